@@ -1,0 +1,144 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+export const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10';
+
+const CIDR_LIST = /^\s*[0-9a-fA-F:.]+\/\d{1,3}(\s*,\s*[0-9a-fA-F:.]+\/\d{1,3})*\s*$/;
+
+/**
+ * Settings every process shares. Properties carry explicit types (not just initialisers) because the
+ * implicit string-to-number conversion reads the emitted design:type, which inferred types do not get
+ * under transpile-only compilation.
+ */
+export class CommonEnv {
+  @IsIn(NODE_ENVS)
+  NODE_ENV: NodeEnv = 'production';
+
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })
+  DATABASE_URL!: string;
+
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE: number = 10;
+
+  @IsString()
+  @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
+  REDIS_URL!: string;
+
+  /** BullMQ key prefix; wrap in braces ({hes}) for Redis Cluster. */
+  @IsString()
+  @IsNotEmpty()
+  QUEUE_PREFIX: string = 'hes';
+
+  @IsInt()
+  @Min(1000)
+  METER_POLLING_INTERVAL: number = 60000;
+
+  @IsString()
+  @Matches(CIDR_LIST, {
+    message: 'must be a comma-separated list of CIDR blocks, e.g. 10.0.0.0/8,127.0.0.0/8',
+  })
+  METER_ALLOWED_NETWORKS: string = DEFAULT_ALLOWED_NETWORKS;
+}
+
+export class ApiEnv extends CommonEnv {
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT: number = 5000;
+
+  @IsString()
+  @MinLength(1, { message: 'is required' })
+  JWT_SECRET!: string;
+
+  /** A number of seconds or a vercel/ms string such as 15m, 1h, 7d. */
+  @IsString()
+  @Matches(/^\d+(ms|s|m|h|d|w|y)?$/, { message: 'must be seconds or a duration such as 15m, 12h, 7d' })
+  JWT_EXPIRES_IN: string = '12h';
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{3,64}$/, { message: 'must be 3-64 letters, digits, ".", "_" or "-"' })
+  ADMIN_USERNAME: string = 'admin';
+
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
+  ADMIN_PASSWORD?: string;
+
+  /** Default meter address for new meters and the batch endpoints (seed guide). */
+  @IsString()
+  METER_HOST: string = '192.168.1.100';
+
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  METER_PORT: number = 8080;
+
+  @IsInt()
+  @Min(1)
+  LOGIN_RATE_LIMIT_PER_MINUTE: number = 10;
+
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  @Transform(({ value }) => value === true || value === 'true' || value === '1')
+  SWAGGER_ENABLED: boolean = true;
+
+  crossFieldProblems(): string[] {
+    const relaxed = this.NODE_ENV === 'development' || this.NODE_ENV === 'test';
+    if (!this.JWT_SECRET) return [];
+    const weak =
+      this.JWT_SECRET.length < 32 || /^(secret|changeme|change-me|your[-_]?secret.*)$/i.test(this.JWT_SECRET);
+    return !relaxed && weak
+      ? ['JWT_SECRET: must be at least 32 characters and not a placeholder outside development/test']
+      : [];
+  }
+}
+
+export const METER_HTTP_CLIENTS = ['undici', 'axios'] as const;
+export type MeterHttpClientKind = (typeof METER_HTTP_CLIENTS)[number];
+
+export class WorkerEnv extends CommonEnv {
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  METER_TIMEOUT_MS: number = 10000;
+
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  METER_MAX_CONCURRENT_POLLS: number = 200;
+
+  @IsIn(METER_HTTP_CLIENTS)
+  METER_HTTP_CLIENT: MeterHttpClientKind = 'undici';
+
+  @IsInt()
+  @Min(1)
+  METER_OFFLINE_AFTER_FAILURES: number = 1;
+
+  @IsInt()
+  @Min(1000)
+  METER_OFFLINE_BACKOFF_MAX_MS: number = 900000;
+
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  METER_RESPONSE_MAX_BYTES: number = 256 * 1024;
+
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  READINGS_RETENTION_DAYS: number = 90;
+
+  /** Port of the worker's liveness endpoint; 0 disables it. */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_HEALTH_PORT: number = 0;
+}
