@@ -29,3 +29,38 @@ export interface WriteCommandPayload {
   value: string | number | boolean;
   requestedBy: string;
 }
+
+export const POLL_JOBS = {
+  /** Fired by one job scheduler per slot of the interval; fans out BATCH jobs for the slot's meters. */
+  TICK: 'tick',
+  /** Reads a batch of meters concurrently, each with its own deadline. */
+  BATCH: 'batch',
+  /** Housekeeping: creates upcoming daily partitions and drops expired ones. */
+  MAINTENANCE: 'maintenance',
+} as const;
+
+/** Result of a read command, returned by the worker as the job's return value. */
+export interface ReadCommandResult {
+  meterId: string;
+  meterNumber: string;
+  communicationStatus: import('./events').CommunicationStatus;
+  readings: import('./events').ObisReadingValue[];
+  responseTime: number;
+  /** Set when the meter could not be read: why (timeout, refused, HTTP 500, …). */
+  error?: string;
+  /** Set on failure: 'timeout' maps to 504, others to 502. */
+  failureKind?: string;
+}
+
+/** Result of a write command, returned by the worker as the job's return value. */
+export interface WriteCommandResult {
+  success: boolean;
+  obisCode: string;
+  value: string | number | boolean;
+  previousValue?: string | number | boolean | null;
+  responseTime: number;
+  error?: string;
+  /** HTTP status the meter answered with when it refused (4xx), or the failure kind when unreachable. */
+  meterStatusCode?: number;
+  failureKind?: string;
+}

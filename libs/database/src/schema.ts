@@ -4,10 +4,13 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigserial,
   boolean,
   index,
   integer,
+  jsonb,
   pgEnum,
+  smallint,
   pgTable,
   text,
   timestamp,
@@ -71,6 +74,14 @@ export const meters = pgTable(
     obisCodes: text('obis_codes').array(),
     lastSeen: timestamp('last_seen', { withTimezone: true }),
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    /** Stable 0..9999 position used to spread polls over the interval (slot = bucket range). */
+    pollBucket: integer('poll_bucket')
+      .notNull()
+      .default(sql`floor(random() * 10000)::int`),
+    /** Set while a meter is offline: exponential backoff, polls before this time are skipped. */
+    nextPollAt: timestamp('next_poll_at', { withTimezone: true }),
+    lastPollAt: timestamp('last_poll_at', { withTimezone: true }),
+    lastError: text('last_error'),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     ...timestamps,
   },
@@ -85,6 +96,96 @@ export const meters = pgTable(
   ],
 );
 
+export const READING_TYPES = ['scheduled', 'on-demand'] as const;
+export const COMMUNICATION_STATUSES = ['success', 'partial', 'failed'] as const;
+export const COMMAND_TYPES = ['read', 'write'] as const;
+export const COMMAND_STATUSES = ['pending', 'success', 'failed', 'rejected'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+
+export const readingType = pgEnum('reading_type', READING_TYPES);
+export const communicationStatus = pgEnum('communication_status', COMMUNICATION_STATUSES);
+export const commandType = pgEnum('command_type', COMMAND_TYPES);
+export const commandStatus = pgEnum('command_status', COMMAND_STATUSES);
+
+/**
+ * Compact stored form of a read's values, keyed by canonical OBIS code:
+ * `[rawValue, scaler, unit, quality]`. The physical value is derived (raw × 10^scaler) and the name
+ * comes from the catalog, so neither is stored per row. Encode/decode in one place (readings codec).
+ */
+export type StoredReadValues = Record<
+  string,
+  [number | string | null, number | null, string | null, 'good' | 'questionable' | 'error']
+>;
+
+/** Partitioned by day on read_at (see migrations); a default partition catches anything else. */
+export const meterReads = pgTable('meter_reads', {
+  id: bigserial('id', { mode: 'number' }).notNull(),
+  meterId: uuid('meter_id').notNull(),
+  readAt: timestamp('read_at', { withTimezone: true }).notNull(),
+  readingType: readingType('reading_type').notNull(),
+  communicationStatus: communicationStatus('communication_status').notNull(),
+  responseTimeMs: integer('response_time_ms').notNull(),
+  error: text('error'),
+  values: jsonb('values').$type<StoredReadValues>().notNull(),
+});
+
+/** The last read that returned values, per meter, for fast dashboards. */
+export const meterCurrentReadings = pgTable('meter_current_readings', {
+  meterId: uuid('meter_id')
+    .primaryKey()
+    .references(() => meters.id, { onDelete: 'cascade' }),
+  readAt: timestamp('read_at', { withTimezone: true }).notNull(),
+  readingType: readingType('reading_type').notNull(),
+  communicationStatus: communicationStatus('communication_status').notNull(),
+  responseTimeMs: integer('response_time_ms').notNull(),
+  values: jsonb('values').$type<StoredReadValues>().notNull(),
+});
+
+export const meterEvents = pgTable('meter_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  meterId: uuid('meter_id')
+    .notNull()
+    .references(() => meters.id, { onDelete: 'cascade' }),
+  eventType: text('event_type').notNull(),
+  previousStatus: meterStatus('previous_status'),
+  status: meterStatus('status'),
+  reason: text('reason'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const meterCommands = pgTable('meter_commands', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  meterId: uuid('meter_id')
+    .notNull()
+    .references(() => meters.id, { onDelete: 'cascade' }),
+  commandType: commandType('command_type').notNull(),
+  obisCode: text('obis_code'),
+  oldValue: text('old_value'),
+  newValue: text('new_value'),
+  status: commandStatus('status').notNull().default('pending'),
+  error: text('error'),
+  responseTimeMs: integer('response_time_ms'),
+  requestedBy: uuid('requested_by').references(() => users.id, { onDelete: 'set null' }),
+  requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+  completedAt: timestamp('completed_at', { withTimezone: true }),
+});
+
+export const obisCatalog = pgTable('obis_catalog', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  unit: text('unit'),
+  defaultScaler: smallint('default_scaler'),
+  classId: smallint('class_id').notNull(),
+  attribute: smallint('attribute').notNull().default(2),
+  access: text('access').$type<'R' | 'RW'>().notNull(),
+  valueType: text('value_type').$type<'number' | 'string' | 'datetime' | 'enum'>().notNull(),
+  isDefault: boolean('is_default').notNull().default(false),
+  description: text('description'),
+});
+
+export type MeterRead = typeof meterReads.$inferSelect;
+export type MeterCommand = typeof meterCommands.$inferSelect;
+export type ObisCatalogEntry = typeof obisCatalog.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Area = typeof areas.$inferSelect;

@@ -1,0 +1,2 @@
+export * from './obis-code';
+export * from './defaults';
