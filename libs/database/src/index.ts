@@ -1,2 +1,3 @@
 export * from './schema';
 export * from './database.module';
+export * from './readings-codec';
