@@ -1,0 +1,277 @@
+/**
+ * One simulated meter: static electrical parameters drawn from the seed, and the little state that must
+ * persist (energy registers, written values, fault mode, counters). Instantaneous values are a pure
+ * function of time (a per-second noise bucket plus a slow load cycle), so the fleet needs no timers:
+ * values are computed when a request arrives, and energy is integrated from power over the real time
+ * elapsed since the meter was last looked at.
+ */
+import type { FaultMode } from './faults';
+import { mix32, prng, unit } from './prng';
+import {
+  getProfile,
+  EnergyUnit,
+  Profile,
+  S_ABS,
+  S_AT,
+  S_CLOCK_MS,
+  S_CONNECTED,
+  S_EXPORT,
+  S_FREQ,
+  S_I1,
+  S_I2,
+  S_I3,
+  S_IMPORT,
+  S_P1,
+  S_P2,
+  S_P3,
+  S_PF,
+  S_PT,
+  S_THRESHOLD,
+  S_TZ_MIN,
+  S_V1,
+  S_V2,
+  S_V3,
+  SNAPSHOT_SIZE,
+} from './registers';
+
+export type ResponseFormat = 'array' | 'object';
+
+const RECENT_READS = 20;
+const MS_PER_HOUR = 3_600_000;
+const THRESHOLDS_W = [6900, 9200, 13800, 17250];
+
+/** Monotonic epoch milliseconds: energy integration must never see time go backwards. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export interface MeterParams {
+  index: number;
+  meterNumber: string;
+  seed: number;
+  format: ResponseFormat;
+  energyUnit: EnergyUnit;
+  noiseIntervalMs: number;
+  ipAddress: string;
+  port: number;
+  dedicated: boolean;
+  startedAt: number;
+}
+
+export class SimMeter {
+  readonly index: number;
+  readonly meterNumber: string;
+  /** JSON text of the meter number, precomputed for responses. */
+  readonly serialJson: string;
+  readonly format: ResponseFormat;
+  readonly profile: Profile;
+  ipAddress: string;
+  port: number;
+  /** True when the meter has its own listener (identity by local address + port). */
+  readonly dedicated: boolean;
+
+  // Static electrical parameters.
+  private readonly noiseSeed: number;
+  private readonly noiseIntervalMs: number;
+  private readonly vNom1: number;
+  private readonly vNom2: number;
+  private readonly vNom3: number;
+  private readonly iBase1: number;
+  private readonly iBase2: number;
+  private readonly iBase3: number;
+  private readonly pfBase: number;
+  private readonly loadPeriodMs: number;
+  private readonly loadPhase: number;
+  /** Mean export (PV) power in W; 0 for meters without generation. */
+  private readonly exportW: number;
+  /** 10^−scaler of the current registers. */
+  private readonly currentDivisor: number;
+
+  // Persistent register state.
+  connected = true;
+  thresholdW: number;
+  clockOffsetMs = 0;
+  clockTzMin = 0;
+  importWh: number;
+  exportWh: number;
+  private integratedAt: number;
+  private lastImportW = 0;
+  private lastExportW = 0;
+
+  // Fault state.
+  fault: FaultMode = 'ok';
+  slowMs = 0;
+  flappingEvery = 0;
+  flapCount = 0;
+  garbageCount = 0;
+
+  // Counters.
+  reads = 0;
+  writes = 0;
+  answered = 0;
+  lastReadAt = 0;
+  recentReads: Float64Array | null = null;
+  recentCount = 0;
+  /** Copy of the snapshot behind the last successful read, for comparing stored readings. */
+  lastServed: Float64Array | null = null;
+
+  constructor(p: MeterParams) {
+    this.index = p.index;
+    this.meterNumber = p.meterNumber;
+    this.serialJson = JSON.stringify(p.meterNumber);
+    this.format = p.format;
+    this.ipAddress = p.ipAddress;
+    this.port = p.port;
+    this.dedicated = p.dedicated;
+    this.noiseIntervalMs = p.noiseIntervalMs;
+    const rnd = prng(mix32(p.seed, p.index + 1));
+    this.noiseSeed = mix32(p.seed ^ 0x5eed, p.index);
+    this.profile = getProfile(rnd() < 0.5 ? -3 : -2, p.energyUnit);
+    this.currentDivisor = 10 ** -this.profile.currentScaler;
+    this.vNom1 = 226 + rnd() * 8;
+    this.vNom2 = 226 + rnd() * 8;
+    this.vNom3 = 226 + rnd() * 8;
+    // Household phases: mostly light loads with the occasional heavy one.
+    this.iBase1 = 0.3 + 11.7 * rnd() ** 2;
+    this.iBase2 = 0.3 + 11.7 * rnd() ** 2;
+    this.iBase3 = 0.3 + 11.7 * rnd() ** 2;
+    this.pfBase = 0.82 + rnd() * 0.16;
+    this.loadPeriodMs = (5 + rnd() * 15) * 60_000;
+    this.loadPhase = rnd() * 2 * Math.PI;
+    const hasPv = rnd() < 0.25;
+    this.exportW = hasPv ? 200 + rnd() * 1800 : 0;
+    this.importWh = 500_000 + rnd() * 14_500_000;
+    this.exportWh = hasPv ? rnd() * 3_000_000 : 0;
+    this.thresholdW = THRESHOLDS_W[Math.floor(rnd() * THRESHOLDS_W.length)];
+    this.integratedAt = p.startedAt;
+    const scratch = new Float64Array(SNAPSHOT_SIZE);
+    this.instant(p.startedAt, scratch);
+    this.lastImportW = scratch[S_PT];
+    this.lastExportW = this.exportPower(p.startedAt);
+  }
+
+  /** Fills `out` with the instantaneous values at `t` (no energy). Pure: same t, same values. */
+  instant(t: number, out: Float64Array): void {
+    const bucket = Math.floor(t / this.noiseIntervalMs);
+    const h = mix32(this.noiseSeed, bucket);
+    const load = 1 + 0.3 * Math.sin((2 * Math.PI * (t % this.loadPeriodMs)) / this.loadPeriodMs + this.loadPhase);
+    const v1 = Math.round((this.vNom1 + (unit(h, 1) - 0.5) * 3) * 10);
+    const v2 = Math.round((this.vNom2 + (unit(h, 2) - 0.5) * 3) * 10);
+    const v3 = Math.round((this.vNom3 + (unit(h, 3) - 0.5) * 3) * 10);
+    const pfRaw = Math.round(Math.min(1, Math.max(0.8, this.pfBase + (unit(h, 7) - 0.5) * 0.02)) * 1000);
+    const freqRaw = Math.round(5000 + (unit(h, 8) - 0.5) * 16);
+    out[S_V1] = v1;
+    out[S_V2] = v2;
+    out[S_V3] = v3;
+    out[S_PF] = pfRaw;
+    out[S_FREQ] = freqRaw;
+    out[S_THRESHOLD] = this.thresholdW;
+    out[S_CLOCK_MS] = t + this.clockOffsetMs;
+    out[S_TZ_MIN] = this.clockTzMin;
+    out[S_CONNECTED] = this.connected ? 1 : 0;
+    out[S_AT] = t;
+    if (!this.connected) {
+      out[S_I1] = out[S_I2] = out[S_I3] = 0;
+      out[S_P1] = out[S_P2] = out[S_P3] = out[S_PT] = 0;
+      return;
+    }
+    const iDiv = this.currentDivisor;
+    const iMul = 1 / iDiv;
+    const i1 = Math.round(this.iBase1 * load * (1 + (unit(h, 4) - 0.5) * 0.1) * iMul);
+    const i2 = Math.round(this.iBase2 * load * (1 + (unit(h, 5) - 0.5) * 0.1) * iMul);
+    const i3 = Math.round(this.iBase3 * load * (1 + (unit(h, 6) - 0.5) * 0.1) * iMul);
+    // Power from the reported (rounded) V, I and PF, so P = V·I·PF holds for what the client sees.
+    const k = 1 / (10 * iDiv * 1000);
+    const p1 = Math.round(v1 * i1 * pfRaw * k);
+    const p2 = Math.round(v2 * i2 * pfRaw * k);
+    const p3 = Math.round(v3 * i3 * pfRaw * k);
+    out[S_I1] = i1;
+    out[S_I2] = i2;
+    out[S_I3] = i3;
+    out[S_P1] = p1;
+    out[S_P2] = p2;
+    out[S_P3] = p3;
+    out[S_PT] = p1 + p2 + p3;
+  }
+
+  private exportPower(t: number): number {
+    if (this.exportW === 0 || !this.connected) return 0;
+    return this.exportW * (0.9 + 0.2 * unit(mix32(this.noiseSeed, Math.floor(t / this.noiseIntervalMs)), 9));
+  }
+
+  /**
+   * Instantaneous values and energy registers at `t`. Integrates energy (trapezoid over the power seen at
+   * the previous look and now), so energy only ever grows and stops while disconnected.
+   */
+  snapshot(t: number, out: Float64Array): void {
+    this.instant(t, out);
+    this.integrate(t, out[S_PT], this.exportPower(t));
+    const imp = Math.floor(this.importWh);
+    const exp = Math.floor(this.exportWh);
+    out[S_IMPORT] = imp;
+    out[S_EXPORT] = exp;
+    out[S_ABS] = imp + exp;
+  }
+
+  private integrate(t: number, importW: number, exportW: number): void {
+    const dt = t - this.integratedAt;
+    if (dt <= 0) return;
+    this.importWh += ((this.lastImportW + importW) / 2) * (dt / MS_PER_HOUR);
+    this.exportWh += ((this.lastExportW + exportW) / 2) * (dt / MS_PER_HOUR);
+    this.integratedAt = t;
+    this.lastImportW = importW;
+    this.lastExportW = exportW;
+  }
+
+  /** Opens or closes the relay, settling energy up to now under the old state first. */
+  setConnected(connected: boolean, t: number): void {
+    if (connected === this.connected) return;
+    const scratch = new Float64Array(SNAPSHOT_SIZE);
+    this.snapshot(t, scratch);
+    this.connected = connected;
+    this.instant(t, scratch);
+    this.lastImportW = scratch[S_PT];
+    this.lastExportW = this.exportPower(t);
+  }
+
+  recordRead(t: number): void {
+    this.reads++;
+    this.lastReadAt = t;
+    if (this.recentReads === null) this.recentReads = new Float64Array(RECENT_READS);
+    this.recentReads[this.recentCount % RECENT_READS] = t;
+    this.recentCount++;
+  }
+
+  /** Recent read times (epoch ms), oldest first. */
+  recentReadTimes(): number[] {
+    const buf = this.recentReads;
+    if (buf === null) return [];
+    const n = Math.min(this.recentCount, RECENT_READS);
+    const out: number[] = [];
+    for (let i = this.recentCount - n; i < this.recentCount; i++) out.push(Math.round(buf[i % RECENT_READS]));
+    return out;
+  }
+
+  rememberServed(snap: Float64Array): void {
+    if (this.lastServed === null) this.lastServed = new Float64Array(SNAPSHOT_SIZE);
+    this.lastServed.set(snap);
+  }
+
+  resetCounters(): void {
+    this.reads = 0;
+    this.writes = 0;
+    this.answered = 0;
+    this.lastReadAt = 0;
+    this.recentCount = 0;
+  }
+}
+
+/** ISO 8601 with offset, second precision: `2025-06-01T14:00:00+02:00`. */
+export function renderClock(clockMs: number, tzMin: number): string {
+  const local = new Date(Math.floor(clockMs / 1000) * 1000 + tzMin * 60_000).toISOString().slice(0, 19);
+  const sign = tzMin < 0 ? '-' : '+';
+  const abs = Math.abs(tzMin);
+  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+  const mm = String(abs % 60).padStart(2, '0');
+  return `${local}${sign}${hh}:${mm}`;
+}
