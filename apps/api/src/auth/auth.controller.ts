@@ -1,0 +1,38 @@
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ApiErrorDto, ApiOk, ok } from '../common';
+import { UserDto } from '../users/users.dto';
+import { toUserDto, UsersService } from '../users/users.service';
+import { LoginDto, LoginResultDto } from './auth.dto';
+import { AuthService } from './auth.service';
+import type { AuthUser } from './auth-user';
+import { CurrentUser, Public } from './decorators';
+import { LoginThrottlerGuard } from './login-throttler.guard';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @UseGuards(LoginThrottlerGuard)
+  @ApiOperation({ summary: 'Exchange username and password for an access token (public, rate limited)' })
+  @ApiTooManyRequestsResponse({ type: ApiErrorDto })
+  async login(@Body() dto: LoginDto): Promise<ApiOk<LoginResultDto>> {
+    const { token, user } = await this.auth.login(dto.username, dto.password);
+    return ok({ token, user: toUserDto(user) }, 'Logged in');
+  }
+
+  @Get('me')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The authenticated user (any role)' })
+  async me(@CurrentUser() current: AuthUser): Promise<ApiOk<UserDto>> {
+    const user = await this.users.findById(current.id);
+    return ok(toUserDto(user!));
+  }
+}

@@ -1,0 +1,97 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { BaseWsExceptionFilter } from '@nestjs/websockets';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { ApiError } from './envelope';
+import { InputValidationException } from './validation';
+
+function reason(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
+
+function messageOf(exception: HttpException): string {
+  const body = exception.getResponse();
+  if (typeof body === 'string') return body;
+  const message = (body as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  if (typeof message === 'string') return message;
+  return exception.message;
+}
+
+/**
+ * The one place HTTP errors are shaped: `{ success: false, message, error }` with the exception's status.
+ * Anything that is not an HttpException is a bug or an outage: 500 with a correlation id that is also in
+ * the log line (with the stack), and nothing internal in the body.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ExceptionFilter');
+  private readonly wsFilter = new BaseWsExceptionFilter();
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() === 'ws') {
+      this.wsFilter.catch(exception, host);
+      return;
+    }
+    if (host.getType() !== 'http') throw exception;
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
+    const req = http.getRequest<Request>();
+    const { status, body } = this.toResponse(exception, req);
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  }
+
+  private toResponse(exception: unknown, req: Request): { status: number; body: ApiError } {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body: ApiError = { success: false, message: messageOf(exception), error: reason(status) };
+      if (exception instanceof InputValidationException) body.details = exception.problems;
+      return { status, body };
+    }
+    const parserError = bodyParserError(exception);
+    if (parserError) return parserError;
+
+    const correlationId = randomUUID();
+    const err = exception instanceof Error ? exception : new Error(String(exception));
+    this.logger.error(
+      `Unhandled error on ${req.method} ${req.originalUrl ?? req.url} [correlationId=${correlationId}]: ${err.message}`,
+      err.stack,
+    );
+    return {
+      status: HttpStatus.INTERNAL_SERVER_ERROR,
+      body: {
+        success: false,
+        message: 'Internal server error',
+        error: reason(HttpStatus.INTERNAL_SERVER_ERROR),
+        correlationId,
+      },
+    };
+  }
+}
+
+/** body-parser errors carry `type` and a 4xx `status`; they are the client's fault, never a 500. */
+export function bodyParserError(exception: unknown): { status: number; body: ApiError } | null {
+  const e = exception as { type?: unknown; status?: unknown } | null;
+  if (!e || typeof e.type !== 'string' || typeof e.status !== 'number' || e.status < 400 || e.status >= 500) {
+    return null;
+  }
+  const status = e.status;
+  let message: string;
+  switch (e.type) {
+    case 'entity.too.large':
+      message = 'Request body is larger than the 1 MB limit';
+      break;
+    case 'entity.parse.failed':
+      message = 'Request body is not valid JSON';
+      break;
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      message = 'Unsupported request body encoding';
+      break;
+    default:
+      message = `Unreadable request body (${e.type})`;
+  }
+  return { status, body: { success: false, message, error: reason(status) } };
+}

@@ -1,0 +1,19 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import { HttpException } from '@nestjs/common';
+import { bodyParserError } from './all-exceptions.filter';
+
+export const BODY_LIMIT = '1mb';
+
+/**
+ * JSON and urlencoded parsers limited to 1 MB. Their errors are turned into HttpExceptions right here, so
+ * the global filter answers 413 / 400 in the envelope instead of Express's HTML error page.
+ */
+export function useBodyParsers(app: NestExpressApplication): void {
+  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: true });
+  app.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => {
+    const mapped = bodyParserError(err);
+    next(mapped ? new HttpException(mapped.body.message, mapped.status) : err);
+  });
+}

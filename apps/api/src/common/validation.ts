@@ -1,0 +1,31 @@
+import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+
+/** Flattens nested class-validator errors into `path: problem` lines. */
+export function describeValidationErrors(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((e) => {
+    const path = parent ? `${parent}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((msg) =>
+      // class-validator starts most messages with the property name already
+      msg.startsWith(`${e.property} `) || msg.startsWith('property ') ? (parent ? `${parent}.${msg}` : msg) : `${path}: ${msg}`,
+    );
+    return [...own, ...describeValidationErrors(e.children ?? [], path)];
+  });
+}
+
+/** Thrown for invalid input; the filter answers 400 with the problems in `message` and `details`. */
+export class InputValidationException extends BadRequestException {
+  constructor(readonly problems: string[]) {
+    super(`Invalid input: ${problems.join('; ')}`);
+  }
+}
+
+/** whitelist + forbidNonWhitelisted (unknown fields → 400) + transform, with readable messages. */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    stopAtFirstError: false,
+    exceptionFactory: (errors) => new InputValidationException(describeValidationErrors(errors)),
+  });
+}

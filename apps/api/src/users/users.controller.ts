@@ -1,0 +1,42 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/decorators';
+import { ApiOk, ApiPage, ok, paginated, PageQueryDto, ParseIdPipe } from '../common';
+import { CreateUserDto, UpdateUserDto, UserDto } from './users.dto';
+import { toUserDto, UsersService } from './users.service';
+
+@ApiTags('users')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List users (roles: admin)' })
+  async list(@Query() query: PageQueryDto): Promise<ApiPage<UserDto>> {
+    const { rows, total } = await this.users.list(query.page, query.limit);
+    return paginated(rows.map(toUserDto), total, query.page, query.limit);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a user (roles: admin)' })
+  async get(@Param('id', ParseIdPipe) id: string): Promise<ApiOk<UserDto>> {
+    return ok(toUserDto(await this.users.getById(id)));
+  }
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create a user with a role (roles: admin). 409 when the username is taken.' })
+  async create(@Body() dto: CreateUserDto): Promise<ApiOk<UserDto>> {
+    return ok(toUserDto(await this.users.create(dto)), 'User created');
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Change a user\'s password, role or active flag (roles: admin). 409 for the last active admin.',
+  })
+  async update(@Param('id', ParseIdPipe) id: string, @Body() dto: UpdateUserDto): Promise<ApiOk<UserDto>> {
+    return ok(toUserDto(await this.users.update(id, dto)), 'User updated');
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { InitialAdminService } from './initial-admin.service';
+import { PasswordHasher } from './password-hasher';
+import { UsersController } from './users.controller';
+import { UsersRepository } from './users.repository';
+import { UsersService } from './users.service';
+
+@Module({
+  controllers: [UsersController],
+  providers: [UsersRepository, UsersService, PasswordHasher, InitialAdminService],
+  exports: [UsersService],
+})
+export class UsersModule {}

@@ -1,0 +1,87 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import type { User } from '@app/database';
+import { PasswordHasher } from './password-hasher';
+import { CreateUserDto, UpdateUserDto, UserDto } from './users.dto';
+import { UserChanges, UsersRepository } from './users.repository';
+
+export function toUserDto(user: User): UserDto {
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    isActive: user.isActive,
+    lastLoginAt: user.lastLoginAt,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly repo: UsersRepository,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  findById(id: string): Promise<User | undefined> {
+    return this.repo.findById(id);
+  }
+
+  findByUsername(username: string): Promise<User | undefined> {
+    return this.repo.findByUsername(username);
+  }
+
+  async getById(id: string): Promise<User> {
+    const user = await this.repo.findById(id);
+    if (!user) throw new NotFoundException('User not found');
+    return user;
+  }
+
+  list(page: number, limit: number): Promise<{ rows: User[]; total: number }> {
+    return this.repo.list((page - 1) * limit, limit);
+  }
+
+  async create(dto: CreateUserDto): Promise<User> {
+    const passwordHash = await this.hasher.hash(dto.password);
+    const user = await this.repo.insert({ username: dto.username, passwordHash, role: dto.role });
+    if (!user) throw new ConflictException(`Username "${dto.username}" is already taken`);
+    return user;
+  }
+
+  async update(id: string, dto: UpdateUserDto): Promise<User> {
+    const changes: UserChanges = {};
+    if (dto.role !== undefined) changes.role = dto.role;
+    if (dto.isActive !== undefined) changes.isActive = dto.isActive;
+    if (dto.password !== undefined) changes.passwordHash = await this.hasher.hash(dto.password);
+    const result = await this.repo.updateKeepingAnAdmin(id, changes);
+    if (result === undefined) throw new NotFoundException('User not found');
+    if (result === 'last-admin') {
+      throw new ConflictException('Cannot deactivate or demote the last active admin');
+    }
+    return result;
+  }
+
+  async verifyPassword(user: User, password: string): Promise<boolean> {
+    return this.hasher.verify(password, user.passwordHash);
+  }
+
+  /** Keeps login time roughly constant for unknown usernames (no user enumeration by timing). */
+  async burnPasswordCheck(password: string): Promise<void> {
+    await this.hasher.verify(password, DUMMY_HASH);
+  }
+
+  recordLogin(id: string): Promise<void> {
+    return this.repo.touchLastLogin(id);
+  }
+
+  countActiveAdmins(): Promise<number> {
+    return this.repo.countActiveAdmins();
+  }
+
+  async createIfAbsent(username: string, password: string, role: User['role']): Promise<User | undefined> {
+    return this.repo.insert({ username, passwordHash: await this.hasher.hash(password), role });
+  }
+}
+
+const DUMMY_HASH =
+  'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$' + Buffer.alloc(64).toString('base64');

@@ -1,0 +1,58 @@
+import { HttpService } from '@nestjs/axios';
+import axios from 'axios';
+import { Agent } from 'node:http';
+import { firstValueFrom } from 'rxjs';
+import { HttpMeterTransport, type RawMeterResponse } from './http-meter-transport';
+import type { MeterTransportOptions } from './types';
+
+/**
+ * The alternative transport (METER_HTTP_CLIENT=axios) on @nestjs/axios' HttpService, with a keep-alive
+ * agent bounded per meter address. axios' own `timeout` is only a socket-inactivity timer, so the
+ * whole-exchange deadline comes from the shared AbortSignal.
+ */
+export class AxiosMeterTransport extends HttpMeterTransport {
+  readonly kind = 'axios' as const;
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly http: HttpService = new HttpService(axios.create()),
+    options: MeterTransportOptions,
+  ) {
+    super(options);
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: this.connectionsPerOrigin,
+      maxFreeSockets: this.connectionsPerOrigin,
+      timeout: this.keepAliveTimeoutMs,
+      scheduling: 'lifo',
+    });
+  }
+
+  protected async post(url: string, payload: string, signal: AbortSignal): Promise<RawMeterResponse> {
+    const response = await firstValueFrom(
+      this.http.post<Buffer>(url, payload, {
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        responseType: 'arraybuffer',
+        transformResponse: (data: Buffer) => data,
+        validateStatus: () => true,
+        maxContentLength: this.maxResponseBytes,
+        maxBodyLength: this.maxResponseBytes,
+        maxRedirects: 0,
+        proxy: false,
+        timeout: this.timeoutMs,
+        signal,
+        httpAgent: this.agent,
+      }),
+    );
+    const contentType = response.headers['content-type'];
+    return {
+      statusCode: response.status,
+      contentType: typeof contentType === 'string' ? contentType : null,
+      body: Buffer.isBuffer(response.data) ? response.data : Buffer.from(response.data ?? ''),
+    };
+  }
+
+  protected async closeClient(): Promise<void> {
+    this.agent.destroy();
+  }
+}
