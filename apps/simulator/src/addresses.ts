@@ -25,13 +25,15 @@ export function expandAddresses(spec: string | string[], limit: number, exclude:
   for (const item of items) {
     const [base, bitsText] = item.split('/');
     if (!isIPv4(base)) throw new Error(`--addresses: ${item} is not an IPv4 address or CIDR`);
-    if (!base.startsWith('127.')) throw new Error(`--addresses: ${item} is not a loopback (127.0.0.0/8) range`);
+    if (!base.startsWith('127.'))
+      throw new Error(`--addresses: ${item} is not a loopback (127.0.0.0/8) range`);
     if (bitsText === undefined) {
       if (!skip.has(base)) out.push(base);
       continue;
     }
     const bits = Number(bitsText);
-    if (!Number.isInteger(bits) || bits < 8 || bits > 32) throw new Error(`--addresses: bad prefix in ${item}`);
+    if (!Number.isInteger(bits) || bits < 8 || bits > 32)
+      throw new Error(`--addresses: bad prefix in ${item}`);
     const size = 2 ** (32 - bits);
     const network = Math.floor(toInt(base) / size) * size;
     for (let n = network; n < network + size && out.length < limit; n++) {

@@ -70,7 +70,12 @@ export function sendGarbage(res: ServerResponse, variant: GarbageVariant): void 
       res.end(HTML);
       return;
     case 'truncated':
-      res.writeHead(200, ['Content-Type', 'application/json', 'Content-Length', String(TRUNCATED.length * 4)]);
+      res.writeHead(200, [
+        'Content-Type',
+        'application/json',
+        'Content-Length',
+        String(TRUNCATED.length * 4),
+      ]);
       res.write(TRUNCATED, () => res.socket?.destroy());
       return;
     case 'empty':

@@ -45,6 +45,19 @@ export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/**
+ * Fleet-wide buffers for per-meter read history and last served values: one allocation instead of two
+ * typed arrays per meter (100k meters), and pages of meters never read are never touched.
+ */
+export class MeterStore {
+  readonly recent: Float64Array;
+  readonly served: Float64Array;
+  constructor(count: number) {
+    this.recent = new Float64Array(count * RECENT_READS);
+    this.served = new Float64Array(count * SNAPSHOT_SIZE);
+  }
+}
+
 export interface MeterParams {
   index: number;
   meterNumber: string;
@@ -56,6 +69,7 @@ export interface MeterParams {
   port: number;
   dedicated: boolean;
   startedAt: number;
+  store: MeterStore;
 }
 
 export class SimMeter {
@@ -110,10 +124,10 @@ export class SimMeter {
   writes = 0;
   answered = 0;
   lastReadAt = 0;
-  recentReads: Float64Array | null = null;
   recentCount = 0;
-  /** Copy of the snapshot behind the last successful read, for comparing stored readings. */
-  lastServed: Float64Array | null = null;
+  /** Whether store.served holds the snapshot behind a read this meter answered. */
+  hasServed = false;
+  private readonly store: MeterStore;
 
   constructor(p: MeterParams) {
     this.index = p.index;
@@ -123,6 +137,7 @@ export class SimMeter {
     this.ipAddress = p.ipAddress;
     this.port = p.port;
     this.dedicated = p.dedicated;
+    this.store = p.store;
     this.noiseIntervalMs = p.noiseIntervalMs;
     const rnd = prng(mix32(p.seed, p.index + 1));
     this.noiseSeed = mix32(p.seed ^ 0x5eed, p.index);
@@ -154,7 +169,8 @@ export class SimMeter {
   instant(t: number, out: Float64Array): void {
     const bucket = Math.floor(t / this.noiseIntervalMs);
     const h = mix32(this.noiseSeed, bucket);
-    const load = 1 + 0.3 * Math.sin((2 * Math.PI * (t % this.loadPeriodMs)) / this.loadPeriodMs + this.loadPhase);
+    const load =
+      1 + 0.3 * Math.sin((2 * Math.PI * (t % this.loadPeriodMs)) / this.loadPeriodMs + this.loadPhase);
     const v1 = Math.round((this.vNom1 + (unit(h, 1) - 0.5) * 3) * 10);
     const v2 = Math.round((this.vNom2 + (unit(h, 2) - 0.5) * 3) * 10);
     const v3 = Math.round((this.vNom3 + (unit(h, 3) - 0.5) * 3) * 10);
@@ -176,10 +192,9 @@ export class SimMeter {
       return;
     }
     const iDiv = this.currentDivisor;
-    const iMul = 1 / iDiv;
-    const i1 = Math.round(this.iBase1 * load * (1 + (unit(h, 4) - 0.5) * 0.1) * iMul);
-    const i2 = Math.round(this.iBase2 * load * (1 + (unit(h, 5) - 0.5) * 0.1) * iMul);
-    const i3 = Math.round(this.iBase3 * load * (1 + (unit(h, 6) - 0.5) * 0.1) * iMul);
+    const i1 = Math.round(this.iBase1 * load * (1 + (unit(h, 4) - 0.5) * 0.1) * iDiv);
+    const i2 = Math.round(this.iBase2 * load * (1 + (unit(h, 5) - 0.5) * 0.1) * iDiv);
+    const i3 = Math.round(this.iBase3 * load * (1 + (unit(h, 6) - 0.5) * 0.1) * iDiv);
     // Power from the reported (rounded) V, I and PF, so P = V·I·PF holds for what the client sees.
     const k = 1 / (10 * iDiv * 1000);
     const p1 = Math.round(v1 * i1 * pfRaw * k);
@@ -237,24 +252,31 @@ export class SimMeter {
   recordRead(t: number): void {
     this.reads++;
     this.lastReadAt = t;
-    if (this.recentReads === null) this.recentReads = new Float64Array(RECENT_READS);
-    this.recentReads[this.recentCount % RECENT_READS] = t;
+    this.store.recent[this.index * RECENT_READS + (this.recentCount % RECENT_READS)] = t;
     this.recentCount++;
   }
 
   /** Recent read times (epoch ms), oldest first. */
   recentReadTimes(): number[] {
-    const buf = this.recentReads;
-    if (buf === null) return [];
+    const base = this.index * RECENT_READS;
     const n = Math.min(this.recentCount, RECENT_READS);
     const out: number[] = [];
-    for (let i = this.recentCount - n; i < this.recentCount; i++) out.push(Math.round(buf[i % RECENT_READS]));
+    for (let i = this.recentCount - n; i < this.recentCount; i++) {
+      out.push(Math.round(this.store.recent[base + (i % RECENT_READS)]));
+    }
     return out;
   }
 
   rememberServed(snap: Float64Array): void {
-    if (this.lastServed === null) this.lastServed = new Float64Array(SNAPSHOT_SIZE);
-    this.lastServed.set(snap);
+    this.store.served.set(snap, this.index * SNAPSHOT_SIZE);
+    this.hasServed = true;
+  }
+
+  /** Copy of the snapshot behind the last answered read, or null before the first. */
+  lastServed(): Float64Array | null {
+    if (!this.hasServed) return null;
+    const base = this.index * SNAPSHOT_SIZE;
+    return this.store.served.slice(base, base + SNAPSHOT_SIZE);
   }
 
   resetCounters(): void {

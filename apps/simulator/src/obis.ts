@@ -26,13 +26,24 @@ function join(a: number, b: number, c: number, d: number, e: number, f: number):
 export function canonicalObis(code: string): string | null {
   let m = FULL.exec(code);
   if (m) {
-    const g = [group(m[1], 0), group(m[2], 0), group(m[3], 0), group(m[4], 0), group(m[5], 0), group(m[6], 255)];
-    return g.some((x) => x === null) ? null : join(...(g as [number, number, number, number, number, number]));
+    const g = [
+      group(m[1], 0),
+      group(m[2], 0),
+      group(m[3], 0),
+      group(m[4], 0),
+      group(m[5], 0),
+      group(m[6], 255),
+    ];
+    return g.some((x) => x === null)
+      ? null
+      : join(...(g as [number, number, number, number, number, number]));
   }
   m = DOTTED6.exec(code);
   if (m) {
     const g = m.slice(1).map((x) => group(x, 0));
-    return g.some((x) => x === null) ? null : join(...(g as [number, number, number, number, number, number]));
+    return g.some((x) => x === null)
+      ? null
+      : join(...(g as [number, number, number, number, number, number]));
   }
   m = SHORT.exec(code);
   if (m) {

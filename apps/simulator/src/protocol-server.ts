@@ -97,7 +97,12 @@ function buildReadBody(meter: SimMeter, codes: string[], t: number): string {
 }
 
 function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body))]);
+  res.writeHead(status, [
+    'Content-Type',
+    'application/json',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+  ]);
   res.end(body);
 }
 
@@ -135,7 +140,10 @@ type WriteOutcome = { status: number; body: string };
 
 /** Applies a write; read-only codes answer 403, unknown codes and values of the wrong type 400. */
 export function applyWrite(meter: SimMeter, code: string, value: unknown, t: number): WriteOutcome {
-  const fail = (status: number, error: string) => ({ status, body: JSON.stringify({ success: false, error }) });
+  const fail = (status: number, error: string) => ({
+    status,
+    body: JSON.stringify({ success: false, error }),
+  });
   const reg = resolve(code).reg;
   if (reg < 0) return fail(400, `unknown OBIS code ${code}`);
   const def = REGISTERS[reg];
@@ -173,7 +181,10 @@ export function applyWrite(meter: SimMeter, code: string, value: unknown, t: num
       written = value;
     }
   }
-  return { status: 200, body: JSON.stringify({ success: true, obisCode: code, value: written, previousValue }) };
+  return {
+    status: 200,
+    body: JSON.stringify({ success: true, obisCode: code, value: written, previousValue }),
+  };
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -242,7 +253,8 @@ export function createProtocolHandler(fleet: Fleet): (req: IncomingMessage, res:
     };
     if (!isPlainObject(body)) return bad('request body must be a JSON object');
     const meterNumber = body.meterNumber;
-    if (meterNumber !== undefined && typeof meterNumber !== 'string') return bad('meterNumber must be a string');
+    if (meterNumber !== undefined && typeof meterNumber !== 'string')
+      return bad('meterNumber must be a string');
     let meter: SimMeter | undefined;
     if (dedicated !== undefined) {
       if (meterNumber !== undefined && meterNumber !== dedicated.meterNumber) {

@@ -70,7 +70,15 @@ export const REGISTERS: readonly RegisterDef[] = [
   num('1-0:14.7.0.255', 'supply frequency', S_FREQ, 'Hz', -2),
   num('1-0:13.7.0.255', 'power factor', S_PF, '', -3),
   { code: CLOCK_CODE, name: 'clock', kind: 'clock', slot: S_CLOCK_MS, unit: '', scaler: 0, writable: true },
-  { code: SERIAL_CODE, name: 'serial number', kind: 'serial', slot: -1, unit: '', scaler: 0, writable: false },
+  {
+    code: SERIAL_CODE,
+    name: 'serial number',
+    kind: 'serial',
+    slot: -1,
+    unit: '',
+    scaler: 0,
+    writable: false,
+  },
   {
     code: DISCONNECT_CODE,
     name: 'disconnect control',

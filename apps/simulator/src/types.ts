@@ -110,7 +110,10 @@ export interface CounterSnapshot {
   /** Requests per fault mode the meter was in when the request arrived. */
   byFault: Record<FaultMode, ReadWriteCount>;
   /** Per meter, only meters with at least one read or write. */
-  meters: Record<string, ReadWriteCount & { answered: number; lastReadAt: number | null; recentReads?: number[] }>;
+  meters: Record<
+    string,
+    ReadWriteCount & { answered: number; lastReadAt: number | null; recentReads?: number[] }
+  >;
 }
 
 export interface SetFaultOptions {

@@ -2,7 +2,7 @@ import { HttpService } from '@nestjs/axios';
 import axios from 'axios';
 import { Agent } from 'node:http';
 import { firstValueFrom } from 'rxjs';
-import { HttpMeterTransport, type RawMeterResponse } from './http-meter-transport';
+import { HttpMeterTransport, METER_REQUEST_HEADERS, type RawMeterResponse } from './http-meter-transport';
 import type { MeterTransportOptions } from './types';
 
 /**
@@ -14,11 +14,11 @@ export class AxiosMeterTransport extends HttpMeterTransport {
   readonly kind = 'axios' as const;
   private readonly agent: Agent;
 
-  constructor(
-    private readonly http: HttpService = new HttpService(axios.create()),
-    options: MeterTransportOptions,
-  ) {
+  private readonly http: HttpService;
+
+  constructor(options: MeterTransportOptions, http?: HttpService) {
     super(options);
+    this.http = http ?? new HttpService(axios.create());
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: this.connectionsPerOrigin,
@@ -28,10 +28,16 @@ export class AxiosMeterTransport extends HttpMeterTransport {
     });
   }
 
-  protected async post(url: string, payload: string, signal: AbortSignal): Promise<RawMeterResponse> {
+  protected async post(
+    origin: string,
+    path: string,
+    payload: string,
+    signal: AbortSignal,
+  ): Promise<RawMeterResponse> {
     const response = await firstValueFrom(
-      this.http.post<Buffer>(url, payload, {
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+      this.http.post<Buffer>(origin + path, payload, {
+        headers: { ...METER_REQUEST_HEADERS },
+        decompress: false,
         responseType: 'arraybuffer',
         transformResponse: (data: Buffer) => data,
         validateStatus: () => true,

@@ -45,7 +45,12 @@ export class MeterCommunicationError extends Error {
 
   static httpError(statusCode: number, responseTime: number, reason?: string) {
     const suffix = reason ? `: ${reason}` : '';
-    return new MeterCommunicationError('http-error', `HTTP ${statusCode} from meter${suffix}`, responseTime, statusCode);
+    return new MeterCommunicationError(
+      'http-error',
+      `HTTP ${statusCode} from meter${suffix}`,
+      responseTime,
+      statusCode,
+    );
   }
 
   static invalidResponse(detail: string, responseTime: number, statusCode?: number) {

@@ -2,7 +2,13 @@ import { performance } from 'node:perf_hooks';
 import { isIP } from 'node:net';
 import { AllowedNetworks } from './allowed-networks';
 import { MeterCommunicationError } from './errors';
-import { decodeJsonBody, parseReadBody, parseWriteBody, refusalReason, requestedObisCodes } from './response-parser';
+import {
+  decodeJsonBody,
+  parseReadBody,
+  parseWriteBody,
+  refusalReason,
+  requestedObisCodes,
+} from './response-parser';
 import type {
   MeterReadResult,
   MeterTarget,
@@ -15,6 +21,13 @@ import type {
 
 export const DEFAULT_CONNECTIONS_PER_ORIGIN = 64;
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4000;
+
+/** Request headers both clients send: JSON in, JSON out, uncompressed (meter answers are small). */
+export const METER_REQUEST_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json',
+  accept: 'application/json',
+  'accept-encoding': 'identity',
+});
 
 /** A complete HTTP answer: status, content type and the body (already size-checked). */
 export interface RawMeterResponse {
@@ -75,7 +88,9 @@ export abstract class HttpMeterTransport implements MeterTransport {
   private closed = false;
 
   protected constructor(options: MeterTransportOptions) {
-    if (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0) throw new RangeError('timeoutMs must be > 0');
+    if (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new RangeError('timeoutMs must be > 0');
+    }
     if (!Number.isInteger(options.maxResponseBytes) || options.maxResponseBytes <= 0) {
       throw new RangeError('maxResponseBytes must be > 0');
     }
@@ -89,14 +104,27 @@ export abstract class HttpMeterTransport implements MeterTransport {
         : options.allowedNetworks;
   }
 
-  /** POSTs `payload` to `url` and returns the whole answer; must honour `signal` until the body is read. */
-  protected abstract post(url: string, payload: string, signal: AbortSignal): Promise<RawMeterResponse>;
+  /**
+   * POSTs JSON `payload` to `origin` + `path` and returns the whole answer, stopping at
+   * maxResponseBytes (ResponseTooLargeSignal); must honour `signal` until the body is read.
+   */
+  protected abstract post(
+    origin: string,
+    path: string,
+    payload: string,
+    signal: AbortSignal,
+  ): Promise<RawMeterResponse>;
   protected abstract closeClient(): Promise<void>;
 
   async read(target: MeterTarget, obisCodes: readonly string[]): Promise<MeterReadResult> {
     const requested = requestedObisCodes(obisCodes);
     const started = performance.now();
-    const response = await this.exchange(target, '/api/read', { obisCodes: requested, meterNumber: target.meterNumber }, started);
+    const response = await this.exchange(
+      target,
+      '/api/read',
+      { obisCodes: requested, meterNumber: target.meterNumber },
+      started,
+    );
     const responseTime = elapsed(started);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       throw MeterCommunicationError.httpError(
@@ -106,9 +134,13 @@ export abstract class HttpMeterTransport implements MeterTransport {
       );
     }
     const decoded = decodeJsonBody(response.body, response.contentType);
-    if (!decoded.ok) throw MeterCommunicationError.invalidResponse(decoded.reason, responseTime, response.statusCode);
+    if (!decoded.ok) {
+      throw MeterCommunicationError.invalidResponse(decoded.reason, responseTime, response.statusCode);
+    }
     const parsed = parseReadBody(decoded.json, requested);
-    if (!parsed.ok) throw MeterCommunicationError.invalidResponse(parsed.reason, responseTime, response.statusCode);
+    if (!parsed.ok) {
+      throw MeterCommunicationError.invalidResponse(parsed.reason, responseTime, response.statusCode);
+    }
     const result: MeterReadResult = {
       communicationStatus: parsed.communicationStatus,
       readings: parsed.readings,
@@ -157,20 +189,17 @@ export abstract class HttpMeterTransport implements MeterTransport {
     await this.closeClient();
   }
 
-  /** Nest calls this on shutdown when the transport is a provider. */
-  async onApplicationShutdown(): Promise<void> {
-    await this.close();
-  }
-
-  private targetUrl(target: MeterTarget, path: string): string {
+  private targetOrigin(target: MeterTarget): string {
     const { ipAddress, port } = target;
-    if (!this.allowedNetworks.contains(ipAddress)) throw MeterCommunicationError.notAllowed(String(ipAddress));
+    if (!this.allowedNetworks.contains(ipAddress)) {
+      throw MeterCommunicationError.notAllowed(String(ipAddress));
+    }
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw MeterCommunicationError.network(`invalid meter port ${String(port)}; meter not contacted`, 0);
     }
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ipAddress);
     const host = mapped ? mapped[1] : isIP(ipAddress) === 6 ? `[${ipAddress}]` : ipAddress;
-    return `http://${host}:${port}${path}`;
+    return `http://${host}:${port}`;
   }
 
   private async exchange(
@@ -180,7 +209,7 @@ export abstract class HttpMeterTransport implements MeterTransport {
     started: number,
   ): Promise<RawMeterResponse> {
     if (this.closed) throw MeterCommunicationError.network('meter transport is closed', 0);
-    const url = this.targetUrl(target, path);
+    const origin = this.targetOrigin(target);
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -188,7 +217,7 @@ export abstract class HttpMeterTransport implements MeterTransport {
       controller.abort(new Error('meter deadline'));
     }, this.timeoutMs);
     try {
-      return await this.post(url, JSON.stringify(payload), controller.signal);
+      return await this.post(origin, path, JSON.stringify(payload), controller.signal);
     } catch (error) {
       throw this.classify(error, timedOut, elapsed(started));
     } finally {
@@ -199,7 +228,9 @@ export abstract class HttpMeterTransport implements MeterTransport {
   private classify(error: unknown, timedOut: boolean, responseTime: number): MeterCommunicationError {
     if (error instanceof MeterCommunicationError) return error;
     if (timedOut) return MeterCommunicationError.timeout(this.timeoutMs, responseTime);
-    if (error instanceof ResponseTooLargeSignal) return MeterCommunicationError.tooLarge(this.maxResponseBytes, responseTime);
+    if (error instanceof ResponseTooLargeSignal) {
+      return MeterCommunicationError.tooLarge(this.maxResponseBytes, responseTime);
+    }
     const codes = errorCodes(error);
     const text = errorText(error);
     const has = (set: Set<string>) => codes.some((c) => set.has(c));
@@ -215,7 +246,11 @@ export abstract class HttpMeterTransport implements MeterTransport {
       return MeterCommunicationError.invalidResponse('malformed HTTP response', responseTime);
     }
     const code = codes[0];
-    return MeterCommunicationError.network(code ? `network error ${code}` : `network error: ${text}`, responseTime, error);
+    return MeterCommunicationError.network(
+      code ? `network error ${code}` : `network error: ${text}`,
+      responseTime,
+      error,
+    );
   }
 }
 

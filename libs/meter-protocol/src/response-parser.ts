@@ -95,7 +95,7 @@ function describe(raw: unknown): string {
   if (raw === null) return 'null';
   if (Array.isArray(raw)) return 'a list';
   if (typeof raw === 'string') return raw.length > MAX_TEXT_VALUE_LENGTH ? 'an over-long string' : 'a string';
-  if (typeof raw === 'number') return 'a non-finite number';
+  if (typeof raw === 'number') return Number.isFinite(raw) ? 'a number' : 'a non-finite number';
   return typeof raw === 'object' ? 'an object' : `a ${typeof raw}`;
 }
 
@@ -104,7 +104,12 @@ function isPrintable(s: string): boolean {
   return !/[\u0000-\u001f\u007f]/.test(s);
 }
 
-function errorReading(code: string, def: ObisDefinition | undefined, raw: unknown, problem: string): Normalised {
+function errorReading(
+  code: string,
+  def: ObisDefinition | undefined,
+  raw: unknown,
+  problem: string,
+): Normalised {
   return {
     reading: {
       obisCode: code,
@@ -183,7 +188,8 @@ export function normaliseReading(
   }
   const value = physicalValue(raw, scaler);
   if (!Number.isFinite(value)) return errorReading(code, def, raw, 'value out of range after scaling');
-  const unit = (meta.format === 'readings' ? unitName(meta.unit as string | number | null) : null) ?? def?.unit ?? null;
+  const unit =
+    (meta.format === 'readings' ? unitName(meta.unit as string | number | null) : null) ?? def?.unit ?? null;
   const reading: ObisReadingValue = {
     obisCode: code,
     name: def?.name ?? null,
@@ -260,7 +266,10 @@ export function parseReadBody(body: unknown, requested: readonly string[]): Pars
   if (unusable === 0) return { ok: true, communicationStatus, readings };
   const listed = problems.slice(0, MAX_CODES_IN_MESSAGE).join('; ');
   const more = unusable > MAX_CODES_IN_MESSAGE ? `; and ${unusable - MAX_CODES_IN_MESSAGE} more` : '';
-  const prefix = communicationStatus === 'failed' ? 'no usable values' : `${unusable} of ${requested.length} values unusable`;
+  const prefix =
+    communicationStatus === 'failed'
+      ? 'no usable values'
+      : `${unusable} of ${requested.length} values unusable`;
   return { ok: true, communicationStatus, readings, error: `${prefix}: ${listed}${more}` };
 }
 

@@ -46,7 +46,10 @@ export interface MeterWriteResult {
  */
 export interface MeterTransport {
   readonly kind: MeterTransportKind;
-  /** Empty `obisCodes` means the seed guide's 17 defaults. Codes may be in any accepted spelling. */
+  /**
+   * Empty `obisCodes` means the seed guide's 17 defaults. Codes may be in any accepted spelling; one
+   * that is not an OBIS code throws TypeError before any connection (validate configurations first).
+   */
   read(target: MeterTarget, obisCodes: readonly string[]): Promise<MeterReadResult>;
   write(target: MeterTarget, obisCode: string, value: MeterWriteValue): Promise<MeterWriteResult>;
   /** Closes pooled connections; idempotent. Later calls fail with kind 'network'. */

@@ -1,8 +1,11 @@
 import { Agent } from 'undici';
-import { HttpMeterTransport, ResponseTooLargeSignal, type RawMeterResponse } from './http-meter-transport';
+import {
+  HttpMeterTransport,
+  METER_REQUEST_HEADERS,
+  ResponseTooLargeSignal,
+  type RawMeterResponse,
+} from './http-meter-transport';
 import type { MeterTransportOptions } from './types';
-
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
 /**
  * The default transport: undici's dispatcher `request()` over a keep-alive Agent (one bounded pool per
@@ -26,13 +29,17 @@ export class UndiciMeterTransport extends HttpMeterTransport {
     });
   }
 
-  protected async post(url: string, payload: string, signal: AbortSignal): Promise<RawMeterResponse> {
-    const { origin, pathname } = new URL(url);
+  protected async post(
+    origin: string,
+    path: string,
+    payload: string,
+    signal: AbortSignal,
+  ): Promise<RawMeterResponse> {
     const response = await this.agent.request({
       origin,
-      path: pathname,
+      path,
       method: 'POST',
-      headers: JSON_HEADERS,
+      headers: METER_REQUEST_HEADERS,
       body: payload,
       signal,
     });

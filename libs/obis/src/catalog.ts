@@ -28,11 +28,21 @@ export interface ObisDefinition {
 
 type Entry = Omit<ObisDefinition, 'isDefault' | 'attribute'> & { attribute?: number };
 
-const register = (code: string, name: string, unit: string | null, defaultScaler: number, description: string) =>
+const register = (
+  code: string,
+  name: string,
+  unit: string | null,
+  defaultScaler: number,
+  description: string,
+) =>
   ({ code, name, unit, defaultScaler, classId: 3, access: 'R', valueType: 'number', description }) as Entry;
 
 /** Disconnect control states in control_state order (0 disconnected, 1 connected, 2 ready_for_reconnection). */
-export const DISCONNECT_STATES = Object.freeze(['disconnected', 'connected', 'ready_for_reconnection'] as const);
+export const DISCONNECT_STATES = Object.freeze([
+  'disconnected',
+  'connected',
+  'ready_for_reconnection',
+] as const);
 export type DisconnectState = (typeof DISCONNECT_STATES)[number];
 
 export const CLOCK_CODE = '0-0:1.0.0.255';

@@ -47,10 +47,24 @@ export function formatObisCode(p: ObisParts): string {
   return `${p.a}-${p.b}:${p.c}.${p.d}.${p.e}.${p.f}`;
 }
 
+/**
+ * Every meter read canonicalises each requested and answered code, and a fleet uses a handful of
+ * distinct spellings, so results are memoised; the cache is bounded against hostile input.
+ */
+const CANONICAL_CACHE = new Map<string, string | null>();
+const CANONICAL_CACHE_MAX = 4096;
+
 /** The canonical `A-B:C.D.E.F` form of any accepted spelling, or null when the input is not an OBIS code. */
 export function canonicalObisCode(input: string): string | null {
+  const cached = CANONICAL_CACHE.get(input);
+  if (cached !== undefined) return cached;
   const parts = parseObisCode(input);
-  return parts ? formatObisCode(parts) : null;
+  const canonical = parts ? formatObisCode(parts) : null;
+  if (typeof input === 'string' && input.length <= 32) {
+    if (CANONICAL_CACHE.size >= CANONICAL_CACHE_MAX) CANONICAL_CACHE.clear();
+    CANONICAL_CACHE.set(input, canonical);
+  }
+  return canonical;
 }
 
 export function isObisCode(input: unknown): input is string {

@@ -3,7 +3,9 @@ export const MIN_SCALER = -128;
 export const MAX_SCALER = 127;
 
 export function isValidScaler(scaler: unknown): scaler is number {
-  return typeof scaler === 'number' && Number.isInteger(scaler) && scaler >= MIN_SCALER && scaler <= MAX_SCALER;
+  return (
+    typeof scaler === 'number' && Number.isInteger(scaler) && scaler >= MIN_SCALER && scaler <= MAX_SCALER
+  );
 }
 
 /**

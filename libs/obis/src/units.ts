@@ -71,19 +71,9 @@ const MAX_UNIT_LENGTH = 16;
 
 /** Case-insensitive spellings meters send for the usual units, mapped to their canonical symbol. */
 const UNIT_SPELLINGS: ReadonlyMap<string, string> = new Map(
-  [
-    ...Object.values(DLMS_UNITS),
-    'kW',
-    'MW',
-    'kWh',
-    'MWh',
-    'kvar',
-    'kvarh',
-    'kVA',
-    'kVAh',
-    'mA',
-    'kV',
-  ].map((symbol) => [symbol.toLowerCase(), symbol]),
+  [...Object.values(DLMS_UNITS), 'kW', 'MW', 'kWh', 'MWh', 'kvar', 'kvarh', 'kVA', 'kVAh', 'mA', 'kV'].map(
+    (symbol) => [symbol.toLowerCase(), symbol],
+  ),
 );
 
 /**

@@ -16,18 +16,18 @@ function checkClock(value: unknown): WriteValueCheck | string {
   const s = value.trim();
   const m = ISO_DATE_TIME.exec(s);
   if (!m) return 'must be an ISO 8601 date-time with a time zone, e.g. 2025-01-31T12:00:00Z';
-  const [year, month, day, hour, minute, second = '0'] = m.slice(1, 7).map((x) => (x === undefined ? x : Number(x)));
-  const offsetHours = m[8] === undefined ? 0 : Number(m[8]);
-  const offsetMinutes = m[9] === undefined ? 0 : Number(m[9]);
-  const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 8, 9].map(
+    (i) => Number(m[i] ?? 0),
+  );
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   const fieldsValid =
-    Number(month) >= 1 &&
-    Number(month) <= 12 &&
-    Number(day) >= 1 &&
-    Number(day) <= daysInMonth &&
-    Number(hour) <= 23 &&
-    Number(minute) <= 59 &&
-    Number(second) <= 59 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
     offsetHours <= 14 &&
     offsetMinutes <= 59;
   const time = Date.parse(s);
@@ -68,7 +68,8 @@ export function validateWriteValue(code: string, value: unknown): WriteValueChec
   if (canonical === null) return { ok: false, error: `${String(code)} is not an OBIS code` };
   const definition = findObisDefinition(canonical);
   if (!definition) return { ok: false, error: `${canonical} is not in the OBIS catalog` };
-  if (definition.access !== 'RW') return { ok: false, error: `${canonical} (${definition.name}) is read-only` };
+  if (definition.access !== 'RW')
+    return { ok: false, error: `${canonical} (${definition.name}) is read-only` };
 
   let result: WriteValueCheck | string;
   if (definition.valueType === 'datetime') result = checkClock(value);

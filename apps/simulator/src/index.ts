@@ -1,0 +1,16 @@
+/** Public entry for tests and benchmarks (imported by relative path; never by the api or worker). */
+export { startSimulator } from './simulator';
+export { parseArgs } from './cli';
+export { canonicalObis } from './obis';
+export {
+  DEFAULT_OBIS_CODES,
+  REGISTERS,
+  CLOCK_CODE,
+  SERIAL_CODE,
+  DISCONNECT_CODE,
+  THRESHOLD_CODE,
+} from './registers';
+export { FAULT_MODES } from './faults';
+export type { FaultMode, FaultFractions } from './faults';
+export type { ResponseFormat } from './meter-model';
+export type * from './types';
