@@ -1,5 +1,5 @@
 import type { ObisReadingValue } from '@app/contracts';
-import { decodeReadValues, encodeReadValues, scaleRawValue } from './readings-codec';
+import { decodeReadValues, encodeReadValues } from './readings-codec';
 
 describe('readings codec', () => {
   it('round-trips values and derives physical values without float noise', () => {
@@ -52,12 +52,5 @@ describe('readings codec', () => {
     ];
     const names = new Map(readings.map((r) => [r.obisCode, r.name]));
     expect(decodeReadValues(encodeReadValues(readings), (c) => names.get(c) ?? null)).toEqual(readings);
-  });
-
-  it('scales', () => {
-    expect(scaleRawValue(4999, -2)).toBe(49.99);
-    expect(scaleRawValue(7, 0)).toBe(7);
-    expect(scaleRawValue(7, null)).toBe(7);
-    expect(scaleRawValue(3, 2)).toBe(300);
   });
 });

@@ -1,4 +1,5 @@
 import type { ObisReadingValue, ReadingQuality } from '@app/contracts';
+import { physicalValue } from '@app/obis';
 import type { StoredReadValues } from './schema';
 
 /**
@@ -10,13 +11,6 @@ export function encodeReadValues(readings: readonly ObisReadingValue[]): StoredR
   const stored: StoredReadValues = {};
   for (const r of readings) stored[r.obisCode] = [r.rawValue, r.scaler, r.unit, r.quality];
   return stored;
-}
-
-/** Physical value: raw × 10^scaler, rounded to the scaler's decimals so 2301 × 10^-1 reads 230.1. */
-export function scaleRawValue(raw: number, scaler: number | null): number {
-  if (!scaler) return raw;
-  if (scaler > 0) return raw * 10 ** scaler;
-  return Number((raw / 10 ** -scaler).toFixed(-scaler));
 }
 
 export function decodeReadValues(
@@ -40,5 +34,5 @@ function physicalOf(
   quality: ReadingQuality,
 ): number | string | null {
   if (quality === 'error' || raw === null) return null;
-  return typeof raw === 'number' ? scaleRawValue(raw, scaler) : raw;
+  return typeof raw === 'number' ? physicalValue(raw, scaler) : raw;
 }
