@@ -36,7 +36,9 @@ export function parseExpiresIn(value: string): number | string {
     ThrottlerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService) => ({
-        throttlers: [{ name: 'login', ttl: 60_000, limit: config.getOrThrow<number>('LOGIN_RATE_LIMIT_PER_MINUTE') }],
+        throttlers: [
+          { name: 'login', ttl: 60_000, limit: config.getOrThrow<number>('LOGIN_RATE_LIMIT_PER_MINUTE') },
+        ],
         errorMessage: 'Too many login attempts; try again in a minute',
       }),
     }),

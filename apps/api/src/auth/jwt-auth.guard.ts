@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { HttpRequest } from '../common/http-types';
 import { AuthService } from './auth.service';
 import type { AuthUser } from './auth-user';
 import { IS_PUBLIC_KEY } from './decorators';
@@ -24,7 +24,7 @@ export class JwtAuthGuard implements CanActivate {
       context.getClass(),
     ]);
     if (isPublic) return true;
-    const req = context.switchToHttp().getRequest<Request & { user?: AuthUser }>();
+    const req = context.switchToHttp().getRequest<HttpRequest & { user?: AuthUser }>();
     const header = req.headers.authorization;
     if (!header) throw new UnauthorizedException('Missing Authorization header (expected "Bearer <token>")');
     const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { BaseWsExceptionFilter } from '@nestjs/websockets';
-import type { Request, Response } from 'express';
+import type { HttpRequest as Request, HttpResponse as Response } from './http-types';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { ApiError } from './envelope';
@@ -55,9 +55,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     const correlationId = randomUUID();
     const err = exception instanceof Error ? exception : new Error(String(exception));
+    const cause = err.cause instanceof Error ? `\nCaused by: ${err.cause.stack ?? err.cause.message}` : '';
     this.logger.error(
       `Unhandled error on ${req.method} ${req.originalUrl ?? req.url} [correlationId=${correlationId}]: ${err.message}`,
-      err.stack,
+      `${err.stack}${cause}`,
     );
     return {
       status: HttpStatus.INTERNAL_SERVER_ERROR,

@@ -1,5 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import type { HttpRequest, HttpResponse, NextFn } from './http-types';
 import { HttpException } from '@nestjs/common';
 import { bodyParserError } from './all-exceptions.filter';
 
@@ -12,7 +12,7 @@ export const BODY_LIMIT = '1mb';
 export function useBodyParsers(app: NestExpressApplication): void {
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: true });
-  app.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => {
+  app.use((err: unknown, _req: HttpRequest, _res: HttpResponse, next: NextFn) => {
     const mapped = bodyParserError(err);
     next(mapped ? new HttpException(mapped.body.message, mapped.status) : err);
   });

@@ -5,3 +5,4 @@ export * from './pg-errors';
 export * from './validation';
 export * from './all-exceptions.filter';
 export * from './http-setup';
+export * from './http-types';

@@ -4,10 +4,12 @@ import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/co
 export function describeValidationErrors(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
     const path = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((msg) =>
-      // class-validator starts most messages with the property name already
-      msg.startsWith(`${e.property} `) || msg.startsWith('property ') ? (parent ? `${parent}.${msg}` : msg) : `${path}: ${msg}`,
-    );
+    // class-validator messages usually name the property already ("port must…", "each value in meterIds…")
+    const own = Object.values(e.constraints ?? {}).map((msg) => {
+      const named = msg.startsWith('property ') || new RegExp(`\\b${e.property}\\b`).test(msg);
+      if (!named) return `${path}: ${msg}`;
+      return parent ? `${parent}.${msg}` : msg;
+    });
     return [...own, ...describeValidationErrors(e.children ?? [], path)];
   });
 }

@@ -34,7 +34,7 @@ export class UsersController {
 
   @Patch(':id')
   @ApiOperation({
-    summary: 'Change a user\'s password, role or active flag (roles: admin). 409 for the last active admin.',
+    summary: "Change a user's password, role or active flag (roles: admin). 409 for the last active admin.",
   })
   async update(@Param('id', ParseIdPipe) id: string, @Body() dto: UpdateUserDto): Promise<ApiOk<UserDto>> {
     return ok(toUserDto(await this.users.update(id, dto)), 'User updated');

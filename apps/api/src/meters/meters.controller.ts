@@ -1,0 +1,108 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/decorators';
+import { ApiOk, ApiPage, ok, paginated } from '../common';
+import {
+  BatchConfigurationResultDto,
+  ConfigureOnlineDto,
+  CreateMeterDto,
+  EnableAllOnlineDto,
+  ListMetersQueryDto,
+  MeterDto,
+  UpdateMeterDto,
+} from './meters.dto';
+import { MetersService } from './meters.service';
+
+const METER_PARAM = { name: 'id', description: 'Meter id (uuid) or meterNumber' };
+
+function configuredMessage(result: BatchConfigurationResultDto): string {
+  const status = result.configuration.status;
+  return status === 'online'
+    ? `Configured ${result.matchedCount} meters for online monitoring`
+    : `Configured ${result.matchedCount} meters with status ${status}`;
+}
+
+/**
+ * The meter registry. Static routes (batch/...) are declared before the `:id` routes; `:id` matches a
+ * single path segment, so multi-segment routes of other controllers (polling/status, :id/read-obis, …)
+ * are never captured by it.
+ */
+@ApiTags('meters')
+@ApiBearerAuth()
+@Controller('meters')
+export class MetersController {
+  constructor(private readonly meters: MetersService) {}
+
+  @Post('batch/enable-all-online')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiBody({ type: EnableAllOnlineDto, required: false })
+  @ApiOperation({
+    summary: 'Set every live meter not in warehouse/faulty to online with one address (roles: admin)',
+    description: 'ipAddress/port default to METER_HOST/METER_PORT. The message counts the matched meters.',
+  })
+  async enableAllOnline(@Body() dto: EnableAllOnlineDto): Promise<ApiOk<BatchConfigurationResultDto>> {
+    const result = await this.meters.enableAllOnline(dto);
+    return ok(result, configuredMessage(result));
+  }
+
+  @Post('batch/configure-online')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({
+    summary:
+      'Configure the listed meters (ids or meter numbers) for online monitoring (roles: admin, operator)',
+    description:
+      'All or nothing: if any listed meter does not exist (or is deleted), the answer is 404 naming them and ' +
+      'no meter is changed. status defaults to online; ipAddress/port to METER_HOST/METER_PORT.',
+  })
+  async configureOnline(@Body() dto: ConfigureOnlineDto): Promise<ApiOk<BatchConfigurationResultDto>> {
+    const result = await this.meters.configureOnline(dto);
+    return ok(result, configuredMessage(result));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List live meters with filters and pagination (any role)' })
+  async list(@Query() query: ListMetersQueryDto): Promise<ApiPage<MeterDto>> {
+    const { rows, total } = await this.meters.list(query);
+    return paginated(rows, total, query.page, query.limit);
+  }
+
+  @Post()
+  @HttpCode(201)
+  @Roles('admin', 'operator')
+  @ApiOperation({
+    summary: 'Create a meter, ready for online monitoring (roles: admin, operator)',
+    description:
+      'ipAddress/port default to METER_HOST/METER_PORT, status to online. 409 on a duplicate meterNumber.',
+  })
+  async create(@Body() dto: CreateMeterDto): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.create(dto), 'Meter created');
+  }
+
+  @Get(':id')
+  @ApiParam(METER_PARAM)
+  @ApiOperation({ summary: 'Get a live meter by id or meterNumber (any role)' })
+  async get(@Param('id') id: string): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.getView(id));
+  }
+
+  @Patch(':id')
+  @ApiParam(METER_PARAM)
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: 'Update a meter (roles: admin, operator)' })
+  async update(@Param('id') id: string, @Body() dto: UpdateMeterDto): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.update(id, dto), 'Meter updated');
+  }
+
+  @Delete(':id')
+  @ApiParam(METER_PARAM)
+  @Roles('admin')
+  @ApiOperation({
+    summary:
+      'Soft-delete a meter: never polled again, gone from lists; its number can be reused (roles: admin)',
+  })
+  async remove(@Param('id') id: string): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.remove(id), 'Meter deleted');
+  }
+}

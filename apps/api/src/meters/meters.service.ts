@@ -1,0 +1,219 @@
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Meter, MeterStatus, NewMeter } from '@app/database';
+import { AllowedNetworks } from '@app/meter-protocol';
+import { canonicalObisCode } from '@app/obis';
+import { AreasService } from '../areas/areas.service';
+import { isUuid, pgErrorCode, PG_UNIQUE_VIOLATION } from '../common';
+import {
+  BatchConfigurationResultDto,
+  ConfigureOnlineDto,
+  CreateMeterDto,
+  EnableAllOnlineDto,
+  ListMetersQueryDto,
+  METER_NUMBER_PATTERN,
+  MeterDto,
+  UpdateMeterDto,
+} from './meters.dto';
+import { MetersRepository, MeterWithArea, OnlineConfiguration } from './meters.repository';
+
+export function toMeterDto(meter: MeterWithArea): MeterDto {
+  return {
+    id: meter.id,
+    meterNumber: meter.meterNumber,
+    meterType: meter.meterType,
+    brand: meter.brand,
+    model: meter.model,
+    area: { id: meter.area.id, name: meter.area.name, code: meter.area.code },
+    ipAddress: meter.ipAddress,
+    port: meter.port,
+    status: meter.status,
+    firmware: meter.firmware,
+    obisCodes: meter.obisCodes,
+    lastSeen: meter.lastSeen,
+    createdAt: meter.createdAt,
+    updatedAt: meter.updatedAt,
+  };
+}
+
+/** Canonical, de-duplicated (first occurrence kept); the DTO has already rejected invalid codes. */
+export function canonicalObisList(codes: string[]): string[] {
+  return [...new Set(codes.map((c) => canonicalObisCode(c)!))];
+}
+
+const MAX_UNMATCHED_SHOWN = 20;
+
+@Injectable()
+export class MetersService {
+  private readonly allowedNetworks: AllowedNetworks;
+  private readonly defaultHost: string;
+  private readonly defaultPort: number;
+
+  constructor(
+    private readonly repo: MetersRepository,
+    private readonly areas: AreasService,
+    config: ConfigService,
+  ) {
+    this.allowedNetworks = AllowedNetworks.parse(config.getOrThrow<string>('METER_ALLOWED_NETWORKS'));
+    this.defaultHost = config.getOrThrow<string>('METER_HOST');
+    this.defaultPort = config.getOrThrow<number>('METER_PORT');
+  }
+
+  /**
+   * A live meter by uuid or by meter number. 404 for a soft-deleted meter, an unknown one or a reference
+   * that is neither a uuid nor a valid meter number (never a 500).
+   */
+  async getByIdOrNumber(idOrNumber: string): Promise<Meter> {
+    const meter = await this.findByIdOrNumber(idOrNumber);
+    if (!meter) throw new NotFoundException(`Meter "${idOrNumber}" not found`);
+    return meter;
+  }
+
+  async findByIdOrNumber(idOrNumber: string): Promise<Meter | undefined> {
+    if (isUuid(idOrNumber)) return this.repo.findLiveById(idOrNumber.toLowerCase());
+    if (METER_NUMBER_PATTERN.test(idOrNumber)) return this.repo.findLiveByNumber(idOrNumber);
+    return undefined;
+  }
+
+  async getView(idOrNumber: string): Promise<MeterDto> {
+    const meter = await this.getByIdOrNumber(idOrNumber);
+    return this.viewOf(meter.id, idOrNumber);
+  }
+
+  async list(query: ListMetersQueryDto): Promise<{ rows: MeterDto[]; total: number }> {
+    let areaId: string | undefined;
+    if (query.area) {
+      const area = await this.areas.findByIdOrCode(query.area);
+      if (!area) return { rows: [], total: 0 };
+      areaId = area.id;
+    }
+    const { rows, total } = await this.repo.list(
+      { status: query.status, areaId, brand: query.brand, search: query.search },
+      (query.page - 1) * query.limit,
+      query.limit,
+    );
+    return { rows: rows.map(toMeterDto), total };
+  }
+
+  async create(dto: CreateMeterDto): Promise<MeterDto> {
+    const areaId = await this.resolveArea(dto.area);
+    const ipAddress = this.checkAddress(dto.ipAddress ?? this.defaultHost, dto.ipAddress === undefined);
+    const meter: NewMeter = {
+      meterNumber: dto.meterNumber,
+      meterType: dto.meterType,
+      brand: dto.brand,
+      model: dto.model,
+      areaId,
+      ipAddress,
+      port: dto.port ?? this.defaultPort,
+      status: dto.status ?? 'online',
+      firmware: dto.firmware ?? null,
+      obisCodes: dto.obisCodes ? canonicalObisList(dto.obisCodes) : null,
+    };
+    let created: Meter;
+    try {
+      created = await this.repo.insert(meter);
+    } catch (err) {
+      throw this.duplicateNumber(err, dto.meterNumber);
+    }
+    return this.viewOf(created.id, dto.meterNumber);
+  }
+
+  async update(idOrNumber: string, dto: UpdateMeterDto): Promise<MeterDto> {
+    const current = await this.getByIdOrNumber(idOrNumber);
+    const changes: Partial<NewMeter> = {};
+    if (dto.meterNumber !== undefined) changes.meterNumber = dto.meterNumber;
+    if (dto.meterType !== undefined) changes.meterType = dto.meterType;
+    if (dto.brand !== undefined) changes.brand = dto.brand;
+    if (dto.model !== undefined) changes.model = dto.model;
+    if (dto.area !== undefined) changes.areaId = await this.resolveArea(dto.area);
+    if (dto.ipAddress !== undefined) changes.ipAddress = this.checkAddress(dto.ipAddress, false);
+    if (dto.port !== undefined) changes.port = dto.port;
+    if (dto.status !== undefined) changes.status = dto.status;
+    if (dto.firmware !== undefined) changes.firmware = dto.firmware;
+    if (dto.obisCodes !== undefined)
+      changes.obisCodes = dto.obisCodes ? canonicalObisList(dto.obisCodes) : null;
+    const addressOrStatusChanged =
+      (changes.ipAddress !== undefined && changes.ipAddress !== current.ipAddress) ||
+      (changes.port !== undefined && changes.port !== current.port) ||
+      (changes.status !== undefined && changes.status !== current.status);
+    let updated: Meter | undefined;
+    try {
+      updated = await this.repo.update(current.id, changes, addressOrStatusChanged);
+    } catch (err) {
+      throw this.duplicateNumber(err, dto.meterNumber ?? current.meterNumber);
+    }
+    if (!updated) throw new NotFoundException(`Meter "${idOrNumber}" not found`);
+    return this.viewOf(updated.id, idOrNumber);
+  }
+
+  async remove(idOrNumber: string): Promise<MeterDto> {
+    const meter = await this.getByIdOrNumber(idOrNumber);
+    const view = await this.viewOf(meter.id, idOrNumber);
+    if (!(await this.repo.softDelete(meter.id)))
+      throw new NotFoundException(`Meter "${idOrNumber}" not found`);
+    return view;
+  }
+
+  async enableAllOnline(dto: EnableAllOnlineDto): Promise<BatchConfigurationResultDto> {
+    const configuration = this.onlineConfiguration(dto, 'online');
+    const counts = await this.repo.enableAllOnline(configuration);
+    return { ...counts, configuration };
+  }
+
+  /** All or nothing: references that match no live meter → 404 naming them, and nothing is changed. */
+  async configureOnline(dto: ConfigureOnlineDto): Promise<BatchConfigurationResultDto> {
+    const configuration = this.onlineConfiguration(dto, dto.status ?? 'online');
+    const refs = [...new Set(dto.meterIds)];
+    const ids = [...new Set(refs.filter(isUuid).map((id) => id.toLowerCase()))];
+    // Anything that is not a uuid is looked up as a meter number (a malformed one simply matches nothing).
+    const numbers = refs.filter((r) => !isUuid(r));
+    const result = await this.repo.configureOnline(ids, numbers, configuration);
+    if ('unmatchedIds' in result) {
+      const unmatched = [...result.unmatchedIds, ...result.unmatchedNumbers];
+      const shown = unmatched.slice(0, MAX_UNMATCHED_SHOWN).join(', ');
+      const more =
+        unmatched.length > MAX_UNMATCHED_SHOWN ? ` and ${unmatched.length - MAX_UNMATCHED_SHOWN} more` : '';
+      throw new NotFoundException(
+        `${unmatched.length} of ${refs.length} meter(s) not found, nothing was changed: ${shown}${more}`,
+      );
+    }
+    return { ...result, configuration };
+  }
+
+  private onlineConfiguration(dto: EnableAllOnlineDto, status: MeterStatus): OnlineConfiguration {
+    return {
+      status,
+      ipAddress: this.checkAddress(dto.ipAddress ?? this.defaultHost, dto.ipAddress === undefined),
+      port: dto.port ?? this.defaultPort,
+    };
+  }
+
+  /** Meters are only ever stored with an address the worker is allowed to contact. */
+  private checkAddress(ipAddress: string, isDefault: boolean): string {
+    if (this.allowedNetworks.contains(ipAddress)) return ipAddress;
+    const source = isDefault ? `the default METER_HOST ${ipAddress}` : `ipAddress ${ipAddress}`;
+    throw new BadRequestException(
+      `${source} is not inside the allowed meter networks (METER_ALLOWED_NETWORKS: ${this.allowedNetworks})`,
+    );
+  }
+
+  private async resolveArea(ref: string): Promise<string> {
+    const area = await this.areas.findByIdOrCode(ref);
+    if (!area) throw new BadRequestException(`area "${ref}" does not exist (give an area id or code)`);
+    return area.id;
+  }
+
+  private async viewOf(id: string, ref: string): Promise<MeterDto> {
+    const meter = await this.repo.findLiveWithArea(id);
+    if (!meter) throw new NotFoundException(`Meter "${ref}" not found`);
+    return toMeterDto(meter);
+  }
+
+  private duplicateNumber(err: unknown, meterNumber: string): unknown {
+    if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) {
+      return new ConflictException(`A meter with meterNumber "${meterNumber}" already exists`);
+    }
+    return err;
+  }
+}
