@@ -1,8 +1,41 @@
 import { ApiEnv, AppConfigModule } from '@app/config';
+import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
+import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AreasModule } from './areas/areas.module';
+import { AuthModule } from './auth/auth.module';
+import { CommandsModule } from './commands/commands.module';
+import { HealthModule } from './health/health.module';
+import { MetersModule } from './meters/meters.module';
+import { ObisModule } from './obis/obis.module';
+import { PollingModule } from './polling/polling.module';
+import { ReadingsModule } from './readings/readings.module';
+import { RealtimeModule } from './realtime/realtime.module';
+import { UsersModule } from './users/users.module';
 
 @Module({
-  imports: [AppConfigModule.forApp(ApiEnv), DatabaseModule],
+  imports: [
+    AppConfigModule.forApp(ApiEnv),
+    DatabaseModule,
+    // Shared BullMQ connection and key prefix for every queue the api produces to (poll schedules, commands).
+    BullModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) =>
+        bullRootOptions(config.getOrThrow<string>('REDIS_URL'), config.getOrThrow<string>('QUEUE_PREFIX')),
+    }),
+    // Before MetersModule: its GET /api/meters/:id would otherwise capture /api/meters/polling/status.
+    PollingModule,
+    AuthModule,
+    UsersModule,
+    AreasModule,
+    MetersModule,
+    ObisModule,
+    ReadingsModule,
+    CommandsModule,
+    RealtimeModule,
+    HealthModule,
+  ],
 })
 export class AppModule {}

@@ -1,3 +1,5 @@
 export * from './queues';
 export * from './events';
+export * from './realtime-wire';
 export * from './meter';
+export * from './polling';

@@ -58,7 +58,8 @@ export interface ReadCommandResult {
   error?: string;
   /**
    * Set on failure: a MeterFailureKind (timeout/refused/reset/network → api 504; http-error/
-   * invalid-response/too-large → 502; not-allowed → 409), or 'expired' (not started before notAfter → 503).
+   * invalid-response/too-large → 502; not-allowed → 409), or a command outcome: 'expired' (not started
+   * before notAfter) and 'busy' (meter lock held until notAfter) → 503, 'not-found' (deleted) → 404.
    */
   failureKind?: string;
 }
@@ -74,4 +75,80 @@ export interface WriteCommandResult {
   /** HTTP status the meter answered with when it refused (4xx), or the failure kind when unreachable. */
   meterStatusCode?: number;
   failureKind?: string;
+}
+
+/** A meter as the poll path sees it (one row of the polling set). */
+export interface PolledMeter {
+  id: string;
+  meterNumber: string;
+  ipAddress: string | null;
+  port: number | null;
+  /** Canonical OBIS codes configured for the meter; null means the defaults. */
+  obisCodes: string[] | null;
+  areaId: string;
+  status: import('./meter').MeterStatus;
+  consecutiveFailures: number;
+}
+
+/** Job schedulers on QUEUES.POLL: one per slot of the interval (`poll-slot:<s>`) and one for housekeeping. */
+export const POLL_SCHEDULERS = {
+  SLOT_PREFIX: 'poll-slot:',
+  MAINTENANCE: 'poll-maintenance',
+} as const;
+
+/** Data of a TICK job (template of the slot's job scheduler). */
+export interface PollTickPayload {
+  slot: number;
+  slotCount: number;
+  intervalMs: number;
+}
+
+/** Data of a BATCH job: the meters of one slot tick, in chunks. jobId `batch:<slot>:<tickAt>:<chunk>`. */
+export interface PollBatchPayload {
+  slot: number;
+  /** Epoch ms the slot's tick was scheduled for; the interval index is floor(tickAt / intervalMs). */
+  tickAt: number;
+  intervalMs: number;
+  meterIds: string[];
+}
+
+/** Bounded retention for every job we add (BullMQ keeps at most this many finished jobs). */
+export const JOB_RETENTION = {
+  removeOnComplete: { age: 3600, count: 2000 },
+  removeOnFail: { age: 24 * 3600, count: 1000 },
+} as const;
+
+/**
+ * BullMQ root options (connection + key prefix) from REDIS_URL and QUEUE_PREFIX, shared by api and worker:
+ * `BullModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => bullRootOptions(
+ * c.getOrThrow('REDIS_URL'), c.getOrThrow('QUEUE_PREFIX')) })`. Plain data, so contracts stay dependency-free.
+ */
+export function bullRootOptions(
+  redisUrl: string,
+  prefix: string,
+): { connection: RedisConnectionOptions; prefix: string } {
+  return { connection: redisConnectionOptions(redisUrl), prefix };
+}
+
+/** The subset of ioredis options a redis:// or rediss:// URL carries. */
+export interface RedisConnectionOptions {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls?: Record<string, never>;
+}
+
+export function redisConnectionOptions(redisUrl: string): RedisConnectionOptions {
+  const url = new URL(redisUrl);
+  const db = Number(url.pathname.replace(/^\//, '') || 0);
+  return {
+    host: url.hostname || '127.0.0.1',
+    port: Number(url.port || 6379),
+    db: Number.isInteger(db) ? db : 0,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AreasModule } from '../areas/areas.module';
+import { AuthModule } from '../auth/auth.module';
+import { MetersModule } from '../meters/meters.module';
+import { RealtimeController } from './realtime.controller';
+import { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
+import { RealtimeGateway } from './realtime.gateway';
+import { RealtimeRoomsService } from './realtime-rooms.service';
+
+/**
+ * Live meter updates over Socket.IO (seed guide "Real-Time Updates"). The Redis adapter that brings the
+ * workers' events to this instance is installed by RealtimeIoAdapter (see bootstrap).
+ */
+@Module({
+  imports: [AuthModule, MetersModule, AreasModule],
+  controllers: [RealtimeController],
+  providers: [RealtimeGateway, RealtimeRoomsService, RealtimeDeliveryMonitor],
+  exports: [RealtimeDeliveryMonitor],
+})
+export class RealtimeModule {}

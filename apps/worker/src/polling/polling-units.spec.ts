@@ -1,0 +1,70 @@
+import { ConcurrencyLimiter } from './concurrency-limiter';
+import { expiredPartitions, partitionDay, partitionName, utcDayStart } from './partition-maintenance.service';
+import { isStale, pollWorkerConcurrency } from './poll-queue.worker';
+
+describe('ConcurrencyLimiter', () => {
+  it('never runs more than its limit at once and runs everything', async () => {
+    const limiter = new ConcurrencyLimiter(3);
+    let running = 0;
+    let peak = 0;
+    const done = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        limiter.run(async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setTimeout(r, 1 + (i % 3)));
+          running--;
+          return i;
+        }),
+      ),
+    );
+    expect(peak).toBe(3);
+    expect(done).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(limiter.inFlight).toBe(0);
+  });
+
+  it('frees the slot when the task throws', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(limiter.run(async () => 'ok')).resolves.toBe('ok');
+  });
+});
+
+describe('partition naming and retention', () => {
+  const now = Date.UTC(2026, 10, 27, 15, 30);
+
+  it('names daily UTC partitions and reads them back', () => {
+    expect(partitionName(utcDayStart(now))).toBe('meter_reads_p20261127');
+    expect(partitionDay('meter_reads_p20261127')).toBe(Date.UTC(2026, 10, 27));
+    expect(partitionDay('meter_reads_default')).toBeNull();
+  });
+
+  it('drops only partitions entirely older than the retention window', () => {
+    const names = [
+      'meter_reads_p20261025',
+      'meter_reads_p20261026',
+      'meter_reads_p20261027',
+      'meter_reads_default',
+    ];
+    // 30 days before 2026-11-27 is 2026-10-28: days ending on or before it are expired.
+    expect(expiredPartitions(names, now, 30)).toEqual([
+      'meter_reads_p20261025',
+      'meter_reads_p20261026',
+      'meter_reads_p20261027',
+    ]);
+    expect(expiredPartitions(names, now, 31)).toEqual(['meter_reads_p20261025', 'meter_reads_p20261026']);
+  });
+});
+
+describe('poll job rules', () => {
+  it('drops a job that starts more than half an interval late', () => {
+    expect(isStale(10_000, 2000, 10_999)).toBe(false);
+    expect(isStale(10_000, 2000, 11_001)).toBe(true);
+  });
+
+  it('runs enough batches to keep the read cap busy, within bounds', () => {
+    expect(pollWorkerConcurrency(200)).toBe(20);
+    expect(pollWorkerConcurrency(1)).toBe(4);
+    expect(pollWorkerConcurrency(10000)).toBe(100);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * The whole live-update path as real processes, for the realtime suites and the benchmark: a simulator,
+ * api instance A (in-process, for REST calls and its Socket.IO server), api instance B (a separate
+ * `apps/api` child process on its own port), and a worker process polling the simulator and publishing
+ * through Redis. Both api instances and the worker share one env (QUEUE_PREFIX, interval, Redis).
+ */
+import { adminToken, createTestApi, startProcess, type StartedProcess, type TestApi } from '@app/testing';
+import { createServer } from 'node:net';
+import { Client } from 'pg';
+import request from 'supertest';
+import { startSimulator } from '../apps/simulator/src';
+import type { RunningSimulator, SimulatorOptions } from '../apps/simulator/src';
+
+export interface RealtimeStack {
+  sim: RunningSimulator;
+  apiA: TestApi;
+  apiB: { process: StartedProcess; baseUrl: string };
+  worker: StartedProcess;
+  db: Client;
+  admin: string;
+  areaId: string;
+  /** meterNumber → meter id, for every simulated meter. */
+  idOf: Map<string, string>;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface RealtimeStackOptions {
+  sim: SimulatorOptions;
+  intervalMs: number;
+  queuePrefix: string;
+  env?: Record<string, string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRealtimeStack(options: RealtimeStackOptions): Promise<RealtimeStack> {
+  const env: Record<string, string> = {
+    QUEUE_PREFIX: options.queuePrefix,
+    METER_POLLING_INTERVAL: String(options.intervalMs),
+    METER_TIMEOUT_MS: '1000',
+    METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+    METER_OFFLINE_AFTER_FAILURES: '1',
+    METER_OFFLINE_BACKOFF_MAX_MS: '4000',
+    METER_MAX_CONCURRENT_POLLS: '200',
+    ...options.env,
+  };
+  const parts: Partial<RealtimeStack> = {};
+  const stop = async () => {
+    await parts.worker?.stop().catch(() => undefined);
+    await parts.apiB?.process.stop().catch(() => undefined);
+    await parts.apiA?.close().catch(() => undefined);
+    await parts.sim?.stop().catch(() => undefined);
+    await parts.db?.end().catch(() => undefined);
+  };
+  try {
+    parts.db = new Client({ connectionString: process.env.DATABASE_URL });
+    await parts.db.connect();
+    parts.sim = await startSimulator({ log: () => undefined, ...options.sim });
+    // A first: it fills in the test env defaults (JWT_SECRET, ADMIN_PASSWORD…) that B inherits.
+    parts.apiA = await createTestApi(env);
+    const portB = await freePort();
+    const [apiBProcess, worker] = await Promise.all([
+      startProcess('api', {
+        env: { ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
+        readyPattern: /api listening on port/,
+        readyTimeoutMs: 120_000,
+      }),
+      startProcess('worker', {
+        env: { ...env, NODE_ENV: 'test' },
+        readyPattern: /worker ready/,
+        readyTimeoutMs: 120_000,
+      }),
+    ]);
+    parts.apiB = { process: apiBProcess, baseUrl: `http://127.0.0.1:${portB}` };
+    parts.worker = worker;
+    parts.admin = await adminToken(parts.apiA);
+
+    const code = `RT-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
+    const area = await request(parts.apiA.server)
+      .post('/api/areas')
+      .set('Authorization', `Bearer ${parts.admin}`)
+      .send({ name: `Realtime ${code}`, code })
+      .expect(201);
+    parts.areaId = area.body.data.id as string;
+    parts.idOf = new Map();
+    return { ...(parts as RealtimeStack), env, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Registers the simulated meters in one statement (registration is not what these suites test) with the
+ * address each answers on, status `online`: the polling ticks pick them up from PostgreSQL.
+ */
+export async function registerSimulatedMeters(stack: RealtimeStack): Promise<string[]> {
+  const m = stack.sim.meters;
+  const { rows } = await stack.db.query<{ id: string; meter_number: string }>(
+    `insert into meters (meter_number, meter_type, brand, model, area_id, ip_address, port, status)
+     select n, 'three-phase', 'simulated', 'SIM-1', $4, ip, port, 'online'
+     from unnest($1::text[], $2::text[], $3::int[]) as t(n, ip, port)
+     returning id, meter_number`,
+    [m.map((e) => e.meterNumber), m.map((e) => e.ipAddress), m.map((e) => e.port), stack.areaId],
+  );
+  for (const r of rows) stack.idOf.set(r.meter_number, r.id);
+  return rows.map((r) => r.id);
+}
+
+/** GET /api/realtime/stats of an api instance. */
+export async function realtimeStats(baseUrl: string, token: string): Promise<Record<string, number>> {
+  const res = await request(baseUrl).get('/api/realtime/stats').set('Authorization', `Bearer ${token}`);
+  if (res.status !== 200) throw new Error(`realtime stats: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.data;
+}
+
+/** Soft-deletes meters so later suites sharing the database do not poll them. */
+export async function retireMeters(db: Client, meterIds: string[]): Promise<void> {
+  if (meterIds.length)
+    await db.query('update meters set deleted_at = now() where id = any($1::uuid[])', [meterIds]);
+}
