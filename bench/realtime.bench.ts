@@ -15,7 +15,7 @@
  * Everything shares one machine with the fleet's polling, so the figures are indicative (noisy on a
  * loaded 2-core machine); run it a few times.
  */
-import { MeterReadingUpdateEvent, ROOMS } from '@app/contracts';
+import { MeterReadingUpdateEvent, ROOMS, WS_EVENTS } from '@app/contracts';
 import { ConfigService } from '@nestjs/config';
 import type { Socket } from 'socket.io-client';
 import { MeterEventsPublisher } from '../apps/worker/src/events/meter-events.publisher';
@@ -107,10 +107,11 @@ async function main(): Promise<void> {
     );
     await publisher.onModuleInit();
     const probeLatency: number[] = [];
-    const probeListeners = recorders.map((rec) => (event: MeterReadingUpdateEvent) => {
-      if (event.meterNumber === PROBE_NUMBER) probeLatency.push(Date.now() - Date.parse(event.timestamp));
-    });
-    recorders.forEach((rec, i) => rec.socket.on('meter-reading-update', probeListeners[i]));
+    for (const rec of recorders) {
+      rec.socket.on(WS_EVENTS.READING_UPDATE, (event: MeterReadingUpdateEvent) => {
+        if (event.meterNumber === PROBE_NUMBER) probeLatency.push(Date.now() - Date.parse(event.timestamp));
+      });
+    }
     const probeCount = PROBES_PER_SECOND * PROBE_SECONDS;
     for (let i = 0; i < probeCount; i++) {
       const meterId = rooms[i % ROOMS_COUNT];

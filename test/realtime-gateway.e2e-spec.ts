@@ -211,6 +211,21 @@ describe('realtime gateway (handshake, rooms, delivery through Redis)', () => {
       await gateway.reverifySessions();
       expect(await disconnected).toBe('io server disconnect');
     });
+    it('disconnects a socket when its token expires', async () => {
+      const claims = JSON.parse(Buffer.from(viewer.split('.')[1], 'base64url').toString());
+      const shortLived = await jwt.signAsync(
+        { sub: claims.sub, username: claims.username, role: claims.role },
+        { expiresIn: 2 },
+      );
+      const socket = await connect(shortLived);
+      const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      const gateway = api.app.get(RealtimeGateway) as unknown as { reverifySessions(): Promise<void> };
+      await gateway.reverifySessions();
+      expect(socket.connected).toBe(true);
+      await sleep(2100);
+      await gateway.reverifySessions();
+      expect(await disconnected).toBe('io server disconnect');
+    });
   });
 
   describe('rooms (test 5)', () => {
@@ -341,6 +356,41 @@ describe('realtime gateway (handshake, rooms, delivery through Redis)', () => {
       expect(everywhere.statuses.map((s) => s.event.status)).toEqual(['offline', 'online', 'offline']);
       expect(publisher.stats()).toMatchObject({ dropped: 0, failed: 0 });
     });
+
+    it('disconnects a client that stops reading, without slowing the others', async () => {
+      const healthy = new EventRecorder(await connect(viewer));
+      const slow = await connect(viewer);
+      for (const c of [healthy.socket, slow])
+        expect((await joinRoom(c, ROOMS.meter(meterB.id))).success).toBe(true);
+      const server = (
+        api.app.get(RealtimeGateway) as unknown as { server: { sockets: { sockets: Map<string, unknown> } } }
+      ).server;
+      expect(server.sockets.sockets.has(slow.id!)).toBe(true);
+      // The slow client's TCP socket stops reading: the kernel buffers fill, then its Socket.IO buffer.
+      (slow.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
+
+      const padding = 'x'.repeat(3000);
+      const total = 20_000;
+      for (let n = 1; n <= total; n++) {
+        const event = readingEvent(meterB, n);
+        event.readings[0].name = padding;
+        publisher.readingUpdated(event, meterB.areaId);
+        if (n % 1000 === 0) {
+          while (publisher.stats().pending > 0) await sleep(5);
+        }
+      }
+      await healthy.waitFor(() => healthy.readings.length >= total, 30_000, 'the healthy client keeps up');
+      expect(healthy.readings.map((r) => r.event.readings[0].value)).toEqual(
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
+      // the backlog check runs every 5 s
+      await eventually(
+        async () => (server.sockets.sockets.has(slow.id!) ? undefined : true),
+        12_000,
+        'slow client cut off',
+      );
+      expect(publisher.stats()).toMatchObject({ dropped: 0, failed: 0 });
+    }, 60_000);
 
     it('counts messages lost by Redis pub/sub (sequence gaps, lost tails) and drops duplicates', async () => {
       const client = new EventRecorder(await connect(viewer));
