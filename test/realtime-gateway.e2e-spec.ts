@@ -273,6 +273,7 @@ describe('realtime gateway (handshake, rooms, delivery through Redis)', () => {
         ['meters', /Expected \{ room: string \}/],
         [null, /Expected \{ room: string \}/],
       ];
+      refusals.push([{ room: client.id }, /Unknown room/]); // its own private room
       for (const [payload, message] of refusals) {
         const ack = await emitWithAck(client, WS_EVENTS.JOIN_ROOM, payload);
         expect({ payload, ack }).toEqual({
@@ -358,38 +359,52 @@ describe('realtime gateway (handshake, rooms, delivery through Redis)', () => {
     });
 
     it('disconnects a client that stops reading, without slowing the others', async () => {
-      const healthy = new EventRecorder(await connect(viewer));
-      const slow = await connect(viewer);
-      for (const c of [healthy.socket, slow])
-        expect((await joinRoom(c, ROOMS.meter(meterB.id))).success).toBe(true);
-      const server = (
-        api.app.get(RealtimeGateway) as unknown as { server: { sockets: { sockets: Map<string, unknown> } } }
-      ).server;
-      expect(server.sockets.sockets.has(slow.id!)).toBe(true);
-      // The slow client's TCP socket stops reading: the kernel buffers fill, then its Socket.IO buffer.
-      (slow.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
-
-      const padding = 'x'.repeat(3000);
-      const total = 20_000;
-      for (let n = 1; n <= total; n++) {
-        const event = readingEvent(meterB, n);
-        event.readings[0].name = padding;
-        publisher.readingUpdated(event, meterB.areaId);
-        if (n % 1000 === 0) {
-          while (publisher.stats().pending > 0) await sleep(5);
+      // A second api instance with a small per-client bound (default 10,000), so a few MB fill it.
+      const small = await createTestApi({ REALTIME_MAX_CLIENT_BACKLOG: '200' });
+      try {
+        const healthy = new EventRecorder(track(await connectClient(small.baseUrl, { token: viewer })));
+        const slow = track(await connectClient(small.baseUrl, { token: viewer }));
+        for (const c of [healthy.socket, slow]) {
+          expect((await joinRoom(c, ROOMS.meter(meterB.id))).success).toBe(true);
         }
+        const server = (
+          small.app.get(RealtimeGateway) as unknown as {
+            server: { sockets: { sockets: Map<string, unknown> } };
+          }
+        ).server;
+        expect(server.sockets.sockets.has(slow.id!)).toBe(true);
+        // The slow client's TCP socket stops reading: the kernel buffers (~4 MB on loopback) fill, then its
+        // Socket.IO buffer.
+        const tcp = (
+          slow.io.engine.transport as unknown as { ws: { _socket: { pause(): void; destroy(): void } } }
+        ).ws._socket;
+        tcp.pause();
+
+        const padding = 'x'.repeat(3000);
+        const total = 3000;
+        for (let n = 1; n <= total; n++) {
+          const event = readingEvent(meterB, n);
+          event.readings[0].name = padding;
+          publisher.readingUpdated(event, meterB.areaId);
+          if (n % 250 === 0)
+            await healthy.waitFor(() => healthy.readings.length >= n - 250, 10_000, 'pacing');
+        }
+        await healthy.waitFor(() => healthy.readings.length >= total, 20_000, 'the healthy client keeps up');
+        expect(healthy.readings.map((r) => r.event.readings[0].value)).toEqual(
+          Array.from({ length: total }, (_, i) => i + 1),
+        );
+        // the backlog check runs every 2 s
+        await eventually(
+          async () => (server.sockets.sockets.has(slow.id!) ? undefined : true),
+          10_000,
+          'slow client cut off',
+        );
+        expect(publisher.stats()).toMatchObject({ dropped: 0, failed: 0 });
+        // The server waits for a closing handshake the paused client never reads (ws gives up after 30 s).
+        tcp.destroy();
+      } finally {
+        await small.close();
       }
-      await healthy.waitFor(() => healthy.readings.length >= total, 30_000, 'the healthy client keeps up');
-      expect(healthy.readings.map((r) => r.event.readings[0].value)).toEqual(
-        Array.from({ length: total }, (_, i) => i + 1),
-      );
-      // the backlog check runs every 5 s
-      await eventually(
-        async () => (server.sockets.sockets.has(slow.id!) ? undefined : true),
-        12_000,
-        'slow client cut off',
-      );
-      expect(publisher.stats()).toMatchObject({ dropped: 0, failed: 0 });
     }, 60_000);
 
     it('counts messages lost by Redis pub/sub (sequence gaps, lost tails) and drops duplicates', async () => {

@@ -96,6 +96,12 @@ export class ApiEnv extends CommonEnv {
   @Transform(({ value }) => value === true || value === 'true' || value === '1')
   SWAGGER_ENABLED: boolean = true;
 
+  /** Live updates: events waiting for one Socket.IO client beyond which it is disconnected (slow consumer). */
+  @IsInt()
+  @Min(10)
+  @Max(1_000_000)
+  REALTIME_MAX_CLIENT_BACKLOG: number = 10000;
+
   crossFieldProblems(): string[] {
     const relaxed = this.NODE_ENV === 'development' || this.NODE_ENV === 'test';
     if (!this.JWT_SECRET) return [];

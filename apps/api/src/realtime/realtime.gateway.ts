@@ -1,5 +1,6 @@
 import { WS_EVENTS } from '@app/contracts';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import {
   ConnectedSocket,
   MessageBody,
@@ -19,11 +20,10 @@ export const MAX_ROOMS_PER_SOCKET = 500;
 /** join-room checks of one socket running at once; more are refused rather than queued. */
 const MAX_PENDING_ROOM_CHECKS = 8;
 /**
- * Packets waiting for a client's transport. Socket.IO buffers per socket, so a slow client only grows its
- * own buffer; past this it is disconnected (it can reconnect) so that its buffer stays bounded.
+ * Socket.IO buffers per socket, so a slow client only grows its own buffer; past REALTIME_MAX_CLIENT_BACKLOG
+ * packets waiting for its transport it is disconnected (it can reconnect), so that buffer stays bounded.
  */
-export const MAX_CLIENT_BACKLOG_PACKETS = 10_000;
-const BACKLOG_CHECK_EVERY_MS = 5_000;
+const BACKLOG_CHECK_EVERY_MS = 2_000;
 /** Connected sockets are re-authorised this often: a deactivated user or an expired token is cut off. */
 const REVERIFY_EVERY_MS = 30_000;
 
@@ -91,10 +91,15 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   private timers: NodeJS.Timeout[] = [];
   private reverifying = false;
 
+  private readonly maxClientBacklog: number;
+
   constructor(
     private readonly auth: AuthService,
     private readonly rooms: RealtimeRoomsService,
-  ) {}
+    config: ConfigService,
+  ) {
+    this.maxClientBacklog = config.get<number>('REALTIME_MAX_CLIENT_BACKLOG') ?? 10_000;
+  }
 
   afterInit(server: Server): void {
     server.use((socket, next) => {
@@ -121,8 +126,9 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   async joinRoom(@ConnectedSocket() socket: ClientSocket, @MessageBody() body: unknown): Promise<RoomAck> {
     const requested = roomOf(body);
     if (typeof requested !== 'string') return requested;
-    if (socket.rooms.has(requested))
+    if (requested !== socket.id && socket.rooms.has(requested)) {
       return { success: true, message: `Already in room ${requested}`, room: requested };
+    }
     if (socket.rooms.size - 1 >= MAX_ROOMS_PER_SOCKET) {
       return { success: false, message: `At most ${MAX_ROOMS_PER_SOCKET} rooms per connection` };
     }
@@ -182,7 +188,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   private disconnectSlowClients(): void {
     for (const socket of this.server.sockets.sockets.values()) {
       const backlog = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
-      if (backlog > MAX_CLIENT_BACKLOG_PACKETS) {
+      if (backlog > this.maxClientBacklog) {
         this.logger.warn(
           `disconnecting slow client ${socket.id} (user ${(socket as ClientSocket).data.user?.username}): ` +
             `${backlog} packets waiting`,
