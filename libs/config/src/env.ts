@@ -142,10 +142,4 @@ export class WorkerEnv extends CommonEnv {
   @Min(1)
   @Max(3650)
   READINGS_RETENTION_DAYS: number = 90;
-
-  /** Port of the worker's liveness endpoint; 0 disables it. */
-  @IsInt()
-  @Min(0)
-  @Max(65535)
-  WORKER_HEALTH_PORT: number = 0;
 }
