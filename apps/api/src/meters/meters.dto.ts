@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -217,19 +217,8 @@ export class ListMetersQueryDto extends PageQueryDto {
   search?: string;
 }
 
-export class EnableAllOnlineDto {
-  @ApiPropertyOptional({ description: 'Defaults to METER_HOST', example: '192.168.1.100' })
-  @IsOptional()
-  @IsIP(undefined, { message: 'ipAddress must be an IPv4 or IPv6 address' })
-  ipAddress?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 65535, description: 'Defaults to METER_PORT', example: 8080 })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(65535)
-  port?: number;
-}
+/** Optional body of the batch endpoints: the address rules of a new meter; defaults METER_HOST / METER_PORT. */
+export class EnableAllOnlineDto extends PickType(CreateMeterDto, ['ipAddress', 'port'] as const) {}
 
 export class ConfigureOnlineDto extends EnableAllOnlineDto {
   @ApiProperty({
