@@ -31,7 +31,7 @@ function step(name, cmd, args) {
     const jestArgs = process.argv.slice(2);
     const quick = jestArgs.length > 0;
     if (!quick) {
-      code = step('lint', 'npx', ['eslint', '.']) || code;
+      code = step('lint', 'npm', ['run', '--silent', 'lint']) || code;
       code = step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']) || code;
       code = step('build', 'npm', ['run', '--silent', 'build']) || code;
     }
