@@ -129,6 +129,18 @@ describe('live updates under load (1,000 meters, 50 clients, 20 rooms, 2 api ins
     const [statsA, statsB] = await Promise.all(
       [stack.apiA.baseUrl, stack.apiB.baseUrl].map((u) => realtimeStats(u, stack.admin)),
     );
+    const diag = (
+      await stack.db.query(
+        `select (select count(*)::int from meter_reads where read_at >= $1 and meter_id <> all($2::uuid[])) as other_reads,
+                (select min(read_at) from meter_reads where read_at >= $1 and meter_id <> all($2::uuid[])) as other_first,
+                (select max(read_at) from meter_reads where read_at >= $1 and meter_id <> all($2::uuid[])) as other_last,
+                (select count(*)::int from meter_events where created_at >= $1 and meter_id <> all($2::uuid[])
+                   and previous_status is distinct from status) as other_changes,
+                (select count(distinct meter_id)::int from meter_reads where read_at >= $1 and meter_id <> all($2::uuid[])) as other_meters`,
+        [stackStartedAt, meterIds],
+      )
+    ).rows[0];
+    console.log('DIAG', JSON.stringify({ stackStartedAt, published, diag, statsA, statsB }));
     for (const s of [statsA, statsB]) {
       expect(s.lost).toBe(0);
       expect(s.duplicates).toBe(0);

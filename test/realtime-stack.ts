@@ -74,12 +74,12 @@ export async function startRealtimeStack(options: RealtimeStackOptions): Promise
         env: { ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
         readyPattern: /api listening on port/,
         readyTimeoutMs: 120_000,
-      }),
+      }).then((p) => (console.log('DIAG apiB ready', new Date().toISOString()), p)),
       startProcess('worker', {
         env: { ...env, NODE_ENV: 'test' },
         readyPattern: /worker ready/,
         readyTimeoutMs: 120_000,
-      }),
+      }).then((p) => (console.log('DIAG worker ready', new Date().toISOString()), p)),
     ]);
     parts.apiB = { process: apiBProcess, baseUrl: `http://127.0.0.1:${portB}` };
     parts.worker = worker;

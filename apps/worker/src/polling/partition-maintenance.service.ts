@@ -41,12 +41,14 @@ export interface MaintenanceReport {
   dropped: string[];
   movedFromDefault: number;
   deletedFromDefault: number;
+  /** Status-change events older than the retention window, deleted with the reads they explain. */
+  deletedEvents: number;
 }
 
 /**
  * Read history housekeeping: daily partitions of meter_reads for today..today+3 (UTC), and retention by
  * dropping whole partitions older than READINGS_RETENTION_DAYS (plus expired rows that landed in the
- * default partition). Safe to run from several workers at once (advisory lock) and repeatedly.
+ * default partition, and meter events of the same age). Safe to run from several workers at once (advisory lock) and repeatedly.
  */
 @Injectable()
 export class PartitionMaintenanceService {
@@ -67,6 +69,7 @@ export class PartitionMaintenanceService {
       dropped: [],
       movedFromDefault: 0,
       deletedFromDefault: 0,
+      deletedEvents: 0,
     };
     try {
       await client.query('BEGIN');
@@ -87,6 +90,8 @@ export class PartitionMaintenanceService {
       const cutoff = new Date(today - this.retentionDays * DAY_MS);
       const deleted = await client.query('DELETE FROM meter_reads_default WHERE read_at < $1', [cutoff]);
       report.deletedFromDefault = deleted.rowCount ?? 0;
+      const events = await client.query('DELETE FROM meter_events WHERE created_at < $1', [cutoff]);
+      report.deletedEvents = events.rowCount ?? 0;
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -94,10 +99,11 @@ export class PartitionMaintenanceService {
     } finally {
       client.release();
     }
-    if (report.created.length || report.dropped.length || report.deletedFromDefault) {
+    if (report.created.length || report.dropped.length || report.deletedFromDefault || report.deletedEvents) {
       this.logger.log(
         `partitions: created [${report.created.join(', ')}], dropped [${report.dropped.join(', ')}], ` +
-          `rows moved from default ${report.movedFromDefault}, expired default rows deleted ${report.deletedFromDefault}`,
+          `rows moved from default ${report.movedFromDefault}, expired default rows deleted ${report.deletedFromDefault}, ` +
+          `expired meter events deleted ${report.deletedEvents}`,
       );
     }
     return report;
