@@ -34,7 +34,8 @@ export interface PollOutcome extends ReadCommandResult {
  * then live events are published.
  *
  * Locking: for 'scheduled' reads this service takes each meter's lock itself (try once; a busy meter is
- * skipped) and counts against the worker-wide METER_MAX_CONCURRENT_POLLS. For 'on-demand' reads the
+ * skipped), holds it until the read is stored and published, and counts the exchange against the
+ * worker-wide METER_MAX_CONCURRENT_POLLS. For 'on-demand' reads the
  * caller holds the lock (`MeterLockService.withMeterLock`) and the poll cap does not apply, so commands
  * never queue behind the scheduled backlog.
  */
@@ -74,15 +75,31 @@ export class MeterPollService {
     readingType: ReadingType,
     obisCodesOverride?: readonly string[],
   ): Promise<PollOutcome[]> {
-    const outcomes = await Promise.all(
-      meters.map((meter) =>
-        readingType === 'scheduled'
-          ? this.limiter.run(() => this.readScheduled(meter))
-          : this.readOnce(meter, obisCodesOverride),
-      ),
-    );
+    // Scheduled reads keep their meter's lock until the read is stored and published, so an on-demand
+    // command on the same meter cannot publish in between: one meter's events go out in read order.
+    const held = new Map<string, string>();
+    try {
+      const outcomes = await Promise.all(
+        meters.map((meter) =>
+          readingType === 'scheduled'
+            ? this.limiter.run(() => this.readScheduled(meter, held))
+            : this.readOnce(meter, obisCodesOverride),
+        ),
+      );
+      await this.storeAndPublish(meters, outcomes, readingType);
+      return outcomes;
+    } finally {
+      await Promise.all([...held].map(([meterId, token]) => this.locks.release(meterId, token)));
+    }
+  }
+
+  private async storeAndPublish(
+    meters: readonly PolledMeter[],
+    outcomes: PollOutcome[],
+    readingType: ReadingType,
+  ): Promise<void> {
     const attempted = outcomes.filter((o) => !o.skipped);
-    if (attempted.length === 0) return outcomes;
+    if (attempted.length === 0) return;
 
     const reads: ReadToStore[] = attempted.map((o) => ({
       meterId: o.meterId,
@@ -140,10 +157,10 @@ export class MeterPollService {
         c.areaId,
       );
     }
-    return outcomes;
   }
 
-  private async readScheduled(meter: PolledMeter): Promise<PollOutcome> {
+  /** Takes the meter's lock (try once) and records it in `held` for pollMeters to release. */
+  private async readScheduled(meter: PolledMeter, held: Map<string, string>): Promise<PollOutcome> {
     const token = await this.locks.tryAcquire(meter.id);
     if (!token) {
       return {
@@ -156,11 +173,8 @@ export class MeterPollService {
         skipped: true,
       };
     }
-    try {
-      return await this.readOnce(meter);
-    } finally {
-      await this.locks.release(meter.id, token);
-    }
+    held.set(meter.id, token);
+    return this.readOnce(meter);
   }
 
   /** One exchange with the meter; never throws (a failure is an outcome to store). */
