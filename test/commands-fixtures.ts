@@ -2,7 +2,9 @@
  * Shared set-up of the command and readings suites: an in-process api, a real worker process and an
  * in-process simulator, plus helpers to register simulated meters through the real api.
  */
+import { PG_POOL } from '@app/database';
 import { createTestApi, loginAs, startProcess, type StartedProcess, type TestApi } from '@app/testing';
+import type { Pool } from 'pg';
 import request from 'supertest';
 import { startSimulator } from '../apps/simulator/src';
 import type { ManifestEntry, RunningSimulator, SimulatorOptions } from '../apps/simulator/src';
@@ -57,11 +59,11 @@ export async function startCommandStack(
       .set('Authorization', `Bearer ${admin}`)
       .send({ name: `Area ${code}`, code })
       .expect(201);
-    const started = { api, worker, sim };
+    const areaId: string = area.body.data.id;
+    const started = { api, worker, sim, areaId };
     return {
       ...started,
       tokens: { admin, operator, viewer },
-      areaId: area.body.data.id,
       stop: () => stopAll(started),
     };
   } catch (err) {
@@ -74,7 +76,15 @@ async function stopAll(parts: {
   api?: TestApi;
   worker?: StartedProcess;
   sim?: RunningSimulator;
+  areaId?: string;
 }): Promise<void> {
+  // Later suites share the database: their workers must find none of this suite's meters to poll.
+  if (parts.api && parts.areaId) {
+    await parts.api.app
+      .get<Pool>(PG_POOL)
+      .query('update meters set deleted_at = now() where area_id = $1 and deleted_at is null', [parts.areaId])
+      .catch(() => undefined);
+  }
   await parts.api?.close().catch(() => undefined);
   await parts.worker?.stop().catch(() => undefined);
   await parts.sim?.stop().catch(() => undefined);

@@ -10,6 +10,7 @@ describe('meters registry', () => {
   let pool: Pool;
   let tokens: Record<Role, string>;
   let area: { id: string; name: string; code: string };
+  let suiteStartedAt: Date;
 
   const uid = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const as = (role: Role) => {
@@ -44,6 +45,7 @@ describe('meters registry', () => {
   beforeAll(async () => {
     api = await createTestApi();
     pool = api.app.get<Pool>(PG_POOL);
+    suiteStartedAt = (await pool.query<{ now: Date }>('select now()')).rows[0].now;
     tokens = {
       admin: await adminToken(api),
       operator: await loginAs(api, 'operator'),
@@ -51,7 +53,14 @@ describe('meters registry', () => {
     };
     area = await createArea();
   });
-  afterAll(() => api?.close());
+  afterAll(async () => {
+    // Suites run one at a time on one database: retire what this one registered, so that later suites'
+    // workers find none of it to poll.
+    await pool?.query('update meters set deleted_at = now() where deleted_at is null and created_at >= $1', [
+      suiteStartedAt,
+    ]);
+    await api?.close();
+  });
 
   describe('POST /api/meters', () => {
     it('creates a meter ready for online monitoring (METER_HOST / METER_PORT / online by default)', async () => {

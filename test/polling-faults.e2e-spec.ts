@@ -124,7 +124,7 @@ describe('failing meters go offline, are recorded and recover', () => {
       const role = roleOf.get(m.meterNumber)!;
       const row = await meterRow(id);
       const { rows: reads } = await db.query(
-        `SELECT communication_status, error, "values" FROM meter_reads
+        `SELECT communication_status, error, layout_id, raw, qualities FROM meter_reads
          WHERE meter_id = $1 AND reading_type = 'scheduled' ORDER BY read_at`,
         [id],
       );
@@ -137,7 +137,8 @@ describe('failing meters go offline, are recorded and recover', () => {
       const expectedError = role === 'outside' ? /outside METER_ALLOWED_NETWORKS/ : FAULTS[role].error;
       expect(reads[0].communication_status).toBe('failed');
       expect(reads[0].error).toMatch(expectedError);
-      expect(reads[0].values).toEqual({});
+      // A failed read stores no values.
+      expect(reads[0]).toMatchObject({ layout_id: null, raw: null, qualities: null });
       expect(row.last_error).toMatch(expectedError);
       expect(row.consecutive_failures).toBeGreaterThanOrEqual(1);
       expect(row.next_poll_at).not.toBeNull();

@@ -13,7 +13,7 @@ import {
   slotBucketRange,
   slotOffsetMs,
 } from '@app/contracts';
-import { decodeReadValues, StoredReadValues } from '@app/database';
+import { decodeReadValues, type ReadLayout, type StoredQualities, type StoredRawValue } from '@app/database';
 import { adminToken, createTestApi, loginAs, StartedProcess, TestApi } from '@app/testing';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
@@ -136,14 +136,22 @@ describe('scheduled polling (two workers, 20 meters)', () => {
     const numberById = new Map([...idByNumber].map(([n, id]) => [id, n]));
     for (const id of meterIds) {
       await waitFor(`stored values of ${numberById.get(id)} equal to the simulator's answer`, async () => {
-        const { rows } = await db.query<{ read_at: Date; values: StoredReadValues }>(
-          `SELECT read_at, "values" FROM meter_reads WHERE meter_id = $1 AND communication_status = 'success'
-           ORDER BY read_at DESC LIMIT 1`,
+        const { rows } = await db.query<{
+          read_at: Date;
+          layout: ReadLayout;
+          raw: StoredRawValue[];
+          qualities: StoredQualities | null;
+        }>(
+          `SELECT r.read_at, json_build_object('codes', l.codes, 'scalers', l.scalers, 'units', l.units) AS layout,
+                  r.raw, r.qualities
+             FROM meter_reads r JOIN read_layouts l ON l.id = r.layout_id
+            WHERE r.meter_id = $1 AND r.communication_status = 'success'
+            ORDER BY r.read_at DESC LIMIT 1`,
           [id],
         );
         const served = sim.control.meterState(numberById.get(id)!)?.lastServed;
         if (!rows[0] || !served || Math.abs(served.at - rows[0].read_at.getTime()) > 500) return false;
-        const stored = decodeReadValues(rows[0].values, () => null);
+        const stored = decodeReadValues(rows[0].layout, rows[0].raw, rows[0].qualities, () => null);
         expect(stored).toHaveLength(17);
         for (const r of stored) {
           const truth = served.values[r.obisCode];

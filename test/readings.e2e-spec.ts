@@ -3,7 +3,7 @@
  * and bucket aggregation, and the bounds (range, page size, dates, codes). Reads are inserted in their
  * stored form here (the worker's path is covered by the commands suites); the api under test is real.
  */
-import { encodeReadValues } from '@app/database';
+import { encodeReadValues, upsertReadLayouts, type EncodedReadValues } from '@app/database';
 import type { ObisReadingValue } from '@app/contracts';
 import { createTestApi, loginAs, type TestApi } from '@app/testing';
 import { Client } from 'pg';
@@ -86,35 +86,49 @@ describe('Readings queries (e2e)', () => {
     await db.connect();
     // 90 minutes of scheduled reads, one per minute: voltage 2300 + i (raw, scaler −1), energy 1000·i Wh.
     // Minute 45 is a failed read (no values); minute 50 has an unusable voltage (quality error).
-    const rows: unknown[][] = [];
+    const encoded = (readings: ObisReadingValue[]) => encodeReadValues(readings)!;
+    const stored: (EncodedReadValues | null)[] = [];
     for (let i = 0; i < 90; i++) {
-      const failed = i === 45;
-      const stored = failed ? {} : encodeReadValues(values(i === 50 ? null : 2300 + i, 1000 * i, at(i)));
-      rows.push([
-        meterId,
-        at(i),
-        failed ? 'failed' : 'success',
-        10 + i,
-        failed ? 'connection refused' : null,
-        JSON.stringify(stored),
-      ]);
+      stored.push(i === 45 ? null : encoded(values(i === 50 ? null : 2300 + i, 1000 * i, at(i))));
     }
+    const old = encoded(values(9999, 1, new Date()));
+    const current = encoded(values(2389, 89_000, at(89)));
+    // Stored as the worker stores them: the layout once, then per read its raw values and odd qualities.
+    const layoutIds = await upsertReadLayouts(db, [...stored.filter((v) => v !== null), old, current]);
+    expect(layoutIds.size).toBe(1);
+    const columns = (v: EncodedReadValues | null) => [
+      v ? layoutIds.get(v.fingerprint)! : null,
+      v ? JSON.stringify(v.raw) : null,
+      v?.qualities ? JSON.stringify(v.qualities) : null,
+    ];
+    const rows: unknown[][] = stored.map((v, i) => [
+      meterId,
+      at(i),
+      v ? 'success' : 'failed',
+      10 + i,
+      v ? null : 'connection refused',
+      ...columns(v),
+    ]);
     await db.query(
-      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, error, values)
-       select m, t, 'scheduled', s::communication_status, r, e, v::jsonb
-         from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::text[]) as x(m, t, s, r, e, v)`,
-      [0, 1, 2, 3, 4, 5].map((k) => rows.map((row) => row[k])),
+      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, error,
+                                layout_id, raw, qualities)
+       select m, t, 'scheduled', s::communication_status, r, e, l, v::json, q::json
+         from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[],
+                     $8::text[]) as x(m, t, s, r, e, l, v, q)`,
+      [0, 1, 2, 3, 4, 5, 6, 7].map((k) => rows.map((row) => row[k])),
     );
     // An old read outside any default window, and the current reading.
     await db.query(
-      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, values)
-       values ($1, now() - interval '40 days', 'on-demand', 'success', 5, $2)`,
-      [meterId, JSON.stringify(encodeReadValues(values(9999, 1, new Date())))],
+      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms,
+                                layout_id, raw, qualities)
+       values ($1, now() - interval '40 days', 'on-demand', 'success', 5, $2, $3, $4)`,
+      [meterId, ...columns(old)],
     );
     await db.query(
-      `insert into meter_current_readings (meter_id, read_at, reading_type, communication_status, response_time_ms, values)
-       values ($1, $2, 'scheduled', 'success', 99, $3)`,
-      [meterId, at(89), JSON.stringify(encodeReadValues(values(2389, 89_000, at(89))))],
+      `insert into meter_current_readings (meter_id, read_at, reading_type, communication_status, response_time_ms,
+                                           layout_id, raw, qualities)
+       values ($1, $2, 'scheduled', 'success', 99, $3, $4, $5)`,
+      [meterId, at(89), ...columns(current)],
     );
   });
 

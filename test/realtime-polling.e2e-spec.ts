@@ -4,7 +4,7 @@
  * deliver to their own Socket.IO clients. Values are checked against the reads stored in PostgreSQL.
  */
 import { MeterReadingUpdateEvent, MeterStatus, MeterStatusChangeEvent, ROOMS } from '@app/contracts';
-import { encodeReadValues, StoredReadValues } from '@app/database';
+import { encodeReadValues, type ReadLayout, type StoredQualities, type StoredRawValue } from '@app/database';
 import { physicalValue } from '@app/obis';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
@@ -28,7 +28,15 @@ interface StoredRead {
   reading_type: string;
   communication_status: string;
   response_time_ms: number;
-  values: StoredReadValues;
+  layout: ReadLayout;
+  raw: StoredRawValue[];
+  qualities: StoredQualities | null;
+}
+
+/** What the codec would store for an event's readings, in the shape storedRead() returns. */
+function storedFormOf(readings: MeterReadingUpdateEvent['readings']) {
+  const { layout, raw, qualities } = encodeReadValues(readings)!;
+  return { layout, raw, qualities };
 }
 
 describe('live updates from the polling worker (two api instances)', () => {
@@ -48,8 +56,11 @@ describe('live updates from the polling worker (two api instances)', () => {
   const storedRead = async (meterId: string, timestamp: string): Promise<StoredRead | undefined> =>
     (
       await stack.db.query<StoredRead>(
-        `select read_at, reading_type, communication_status, response_time_ms, "values"
-         from meter_reads where meter_id = $1 and read_at = $2::timestamptz`,
+        `select r.read_at, r.reading_type, r.communication_status, r.response_time_ms,
+                json_build_object('codes', l.codes, 'scalers', l.scalers, 'units', l.units) as layout,
+                r.raw, r.qualities
+           from meter_reads r join read_layouts l on l.id = r.layout_id
+          where r.meter_id = $1 and r.read_at = $2::timestamptz`,
         [meterId, timestamp],
       )
     ).rows[0];
@@ -105,10 +116,12 @@ describe('live updates from the polling worker (two api instances)', () => {
     expect(stored!.communication_status).toBe(event.communicationStatus);
     expect(stored!.response_time_ms).toBe(event.responseTime);
     // Same OBIS codes, raw values, scalers, units and qualities as the stored row…
-    expect(encodeReadValues(event.readings)).toEqual(stored!.values);
+    const { layout, raw: raws, qualities } = stored!;
+    expect(storedFormOf(event.readings)).toEqual({ layout, raw: raws, qualities });
     // …and the physical values derived from it.
     for (const r of event.readings) {
-      const [raw, scaler, , quality] = stored!.values[r.obisCode];
+      const i = layout.codes.indexOf(r.obisCode);
+      const [raw, scaler, quality] = [raws[i], layout.scalers[i], qualities?.[i] ?? 'good'];
       const expected =
         quality === 'error' || raw === null
           ? null
@@ -137,7 +150,11 @@ describe('live updates from the polling worker (two api instances)', () => {
     const event = watcher.readings.find((r) => r.event.readingType === 'on-demand')!.event;
     const stored = await storedRead(meterId, event.timestamp);
     expect(stored?.reading_type).toBe('on-demand');
-    expect(encodeReadValues(event.readings)).toEqual(stored!.values);
+    expect(storedFormOf(event.readings)).toEqual({
+      layout: stored!.layout,
+      raw: stored!.raw,
+      qualities: stored!.qualities,
+    });
   });
 
   it('test 3: a simulator fault brings meter-status-change offline, then online after recovery', async () => {

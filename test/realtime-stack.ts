@@ -3,8 +3,19 @@
  * api instance A (in-process, for REST calls and its Socket.IO server), api instance B (a separate
  * `apps/api` child process on its own port), and a worker process polling the simulator and publishing
  * through Redis. Both api instances and the worker share one env (QUEUE_PREFIX, interval, Redis).
+ * The worker starts only once both api instances receive the live-event channels, so that every event it
+ * publishes can be counted at both.
  */
+import {
+  encodeRealtimeHeartbeat,
+  REALTIME_HEARTBEAT_ROOM,
+  realtimeBroadcastChannel,
+  realtimeChannelKey,
+  realtimeEnvelopeUid,
+} from '@app/contracts';
 import { adminToken, createTestApi, startProcess, type StartedProcess, type TestApi } from '@app/testing';
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -30,6 +41,12 @@ export interface RealtimeStackOptions {
   intervalMs: number;
   queuePrefix: string;
   env?: Record<string, string>;
+  /**
+   * Retire (soft-delete) every live meter already in the database before the worker starts, so that it
+   * polls, stores and publishes for this stack's meters only. For suites whose counts cover the whole
+   * database (jest runs suites one at a time, and earlier suites may leave pollable meters behind).
+   */
+  retireEarlierMeters?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -65,25 +82,34 @@ export async function startRealtimeStack(options: RealtimeStackOptions): Promise
   try {
     parts.db = new Client({ connectionString: process.env.DATABASE_URL });
     await parts.db.connect();
+    if (options.retireEarlierMeters) {
+      await parts.db.query('update meters set deleted_at = now() where deleted_at is null');
+    }
     parts.sim = await startSimulator({ log: () => undefined, ...options.sim });
     // A first: it fills in the test env defaults (JWT_SECRET, ADMIN_PASSWORD…) that B inherits.
     parts.apiA = await createTestApi(env);
+    parts.admin = await adminToken(parts.apiA);
     const portB = await freePort();
-    const [apiBProcess, worker] = await Promise.all([
-      startProcess('api', {
+    parts.apiB = {
+      process: await startProcess('api', {
         env: { ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
         readyPattern: /api listening on port/,
         readyTimeoutMs: 120_000,
-      }).then((p) => (console.log('DIAG apiB ready', new Date().toISOString()), p)),
-      startProcess('worker', {
-        env: { ...env, NODE_ENV: 'test' },
-        readyPattern: /worker ready/,
-        readyTimeoutMs: 120_000,
-      }).then((p) => (console.log('DIAG worker ready', new Date().toISOString()), p)),
-    ]);
-    parts.apiB = { process: apiBProcess, baseUrl: `http://127.0.0.1:${portB}` };
-    parts.worker = worker;
-    parts.admin = await adminToken(parts.apiA);
+      }),
+      baseUrl: `http://127.0.0.1:${portB}`,
+    };
+    // Events published before an instance has subscribed never reach it (and are rightly not counted as
+    // lost there): the worker must not publish before both instances listen.
+    await untilReceivingLiveEvents(
+      [parts.apiA.baseUrl, parts.apiB.baseUrl],
+      parts.admin,
+      options.queuePrefix,
+    );
+    parts.worker = await startProcess('worker', {
+      env: { ...env, NODE_ENV: 'test' },
+      readyPattern: /worker ready/,
+      readyTimeoutMs: 120_000,
+    });
 
     const code = `RT-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
     const area = await request(parts.apiA.server)
@@ -115,6 +141,42 @@ export async function registerSimulatedMeters(stack: RealtimeStack): Promise<str
   );
   for (const r of rows) stack.idOf.set(r.meter_number, r.id);
   return rows.map((r) => r.id);
+}
+
+/**
+ * Resolves once every api instance receives messages published on the live-event channels of
+ * `queuePrefix`: probes are heartbeats of a probe publisher, which an instance counts (`heartbeats`) but
+ * never delivers to clients and never counts as accepted events.
+ */
+export async function untilReceivingLiveEvents(
+  baseUrls: readonly string[],
+  token: string,
+  queuePrefix: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const redisUrl = process.env.REDIS_URL!;
+  const channel = realtimeBroadcastChannel(realtimeChannelKey(queuePrefix, redisUrl), [
+    REALTIME_HEARTBEAT_ROOM,
+  ]);
+  const probe = encodeRealtimeHeartbeat(realtimeEnvelopeUid(`probe-${randomBytes(4).toString('hex')}`, 1));
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    const before = await Promise.all(baseUrls.map((u) => realtimeStats(u, token)));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await redis.publish(channel, probe);
+      await new Promise((r) => setTimeout(r, 100));
+      const now = await Promise.all(baseUrls.map((u) => realtimeStats(u, token)));
+      if (now.every((s, i) => s.heartbeats > before[i].heartbeats)) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `api instances not receiving live events after ${timeoutMs} ms: ${JSON.stringify(now)}`,
+        );
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** GET /api/realtime/stats of an api instance. */

@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './database.module';
 export * from './readings-codec';
+export * from './read-layouts';

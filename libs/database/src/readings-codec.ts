@@ -1,31 +1,95 @@
+import { createHash } from 'node:crypto';
 import type { ObisReadingValue, ReadingQuality } from '@app/contracts';
 import { physicalValue } from '@app/obis';
-import type { StoredReadValues } from './schema';
+import type { StoredQualities, StoredQuality, StoredRawValue } from './schema';
 
-/**
- * The one place that turns read values into their compact stored form and back. The stored form keeps
- * what the meter said (raw value, scaler, unit, quality); the physical value is derived and the name
- * comes from the catalog, which keeps a 17-value poll to a few hundred bytes.
- */
-export function encodeReadValues(readings: readonly ObisReadingValue[]): StoredReadValues {
-  const stored: StoredReadValues = {};
-  for (const r of readings) stored[r.obisCode] = [r.rawValue, r.scaler, r.unit, r.quality];
-  return stored;
+/** The shape of an answer: codes in answer order and, aligned with them, scalers and units. */
+export interface ReadLayout {
+  codes: string[];
+  scalers: (number | null)[];
+  units: (string | null)[];
 }
 
+/** A read's values in stored form: a layout (stored once, in read_layouts) and the per-read part. */
+export interface EncodedReadValues {
+  layout: ReadLayout;
+  /** readLayoutFingerprint(layout): the layout's unique key. */
+  fingerprint: string;
+  /** Raw values aligned with layout.codes. */
+  raw: StoredRawValue[];
+  /** The qualities that are not 'good' by index; null when all are good (the usual case). */
+  qualities: StoredQualities | null;
+}
+
+/**
+ * The one place that turns read values into their compact stored form and back. A read keeps what the
+ * meter said (raw value, scaler, unit, quality) without repeating the codes, scalers and units in every
+ * row: those live in the layout, which a meter repeats poll after poll. The physical value is derived and
+ * the name comes from the catalog. Null when there is nothing to store (a failed read).
+ */
+export function encodeReadValues(readings: readonly ObisReadingValue[]): EncodedReadValues | null {
+  if (readings.length === 0) return null;
+  const layout: ReadLayout = { codes: [], scalers: [], units: [] };
+  const raw: StoredRawValue[] = [];
+  let qualities: StoredQualities | null = null;
+  readings.forEach((r, i) => {
+    layout.codes.push(r.obisCode);
+    layout.scalers.push(r.scaler);
+    layout.units.push(r.unit);
+    raw.push(r.rawValue);
+    if (r.quality !== 'good') (qualities ??= {})[i] = r.quality;
+  });
+  return { layout, fingerprint: readLayoutFingerprint(layout), raw, qualities };
+}
+
+/**
+ * Unique key of a layout: sha-256 (hex) of `[codes, scalers, units]` as compact JSON. Migration 0002
+ * computes the same text with array_to_json() when it converts older rows, so keep the two in step.
+ */
+export function readLayoutFingerprint(layout: ReadLayout): string {
+  return createHash('sha256')
+    .update(JSON.stringify([layout.codes, layout.scalers, layout.units]))
+    .digest('hex');
+}
+
+/** Stored values back to readings, in layout order; none when the read stored no values. */
 export function decodeReadValues(
-  stored: StoredReadValues,
+  layout: ReadLayout | null,
+  raw: readonly StoredRawValue[] | null,
+  qualities: StoredQualities | null,
   nameOf: (obisCode: string) => string | null,
 ): ObisReadingValue[] {
-  return Object.entries(stored).map(([obisCode, [rawValue, scaler, unit, quality]]) => ({
+  if (!layout || !raw) return [];
+  return layout.codes.map((code, i) =>
+    decodeReadValue(
+      code,
+      raw[i] ?? null,
+      layout.scalers[i] ?? null,
+      layout.units[i] ?? null,
+      qualities?.[i] ?? 'good',
+      nameOf,
+    ),
+  );
+}
+
+/** One stored value back to a reading (series queries fetch a single code of each read). */
+export function decodeReadValue(
+  obisCode: string,
+  rawValue: StoredRawValue,
+  scaler: number | null,
+  unit: string | null,
+  quality: StoredQuality,
+  nameOf: (obisCode: string) => string | null,
+): ObisReadingValue {
+  return {
     obisCode,
     name: nameOf(obisCode),
     rawValue,
     scaler,
     unit,
     value: physicalOf(rawValue, scaler, quality),
-    quality: quality as ReadingQuality,
-  }));
+    quality,
+  };
 }
 
 function physicalOf(

@@ -8,10 +8,11 @@ import {
   boolean,
   index,
   integer,
-  jsonb,
+  json,
   pgEnum,
   smallint,
   pgTable,
+  serial,
   text,
   timestamp,
   uniqueIndex,
@@ -107,15 +108,36 @@ export const communicationStatus = pgEnum('communication_status', COMMUNICATION_
 export const commandType = pgEnum('command_type', COMMAND_TYPES);
 export const commandStatus = pgEnum('command_status', COMMAND_STATUSES);
 
+/** A value as the meter sent it, before scaling: a number, a text (clock, serial number) or null. */
+export type StoredRawValue = number | string | null;
+export type StoredQuality = 'good' | 'questionable' | 'error';
+/** The qualities of a read that are not 'good', keyed by the value's index in the layout. */
+export type StoredQualities = Record<string, StoredQuality>;
+
 /**
- * Compact stored form of a read's values, keyed by canonical OBIS code:
- * `[rawValue, scaler, unit, quality]`. The physical value is derived (raw × 10^scaler) and the name
- * comes from the catalog, so neither is stored per row. Encode/decode in one place (readings codec).
+ * The shape of a meter's answer: its codes (canonical OBIS, in answer order), and per code the scaler
+ * and unit. A meter answers with the same layout poll after poll, so each layout is stored once and a
+ * read keeps only its raw values aligned with `codes`. Rows are never deleted (reads refer to them).
  */
-export type StoredReadValues = Record<
-  string,
-  [number | string | null, number | null, string | null, 'good' | 'questionable' | 'error']
->;
+export const readLayouts = pgTable('read_layouts', {
+  id: serial('id').primaryKey(),
+  /** readLayoutFingerprint(): sha-256 of the layout, unique. */
+  fingerprint: text('fingerprint').notNull().unique(),
+  codes: text('codes').array().notNull(),
+  scalers: smallint('scalers').array().$type<(number | null)[]>().notNull(),
+  units: text('units').array().$type<(string | null)[]>().notNull(),
+});
+
+/**
+ * A read's values in compact form (see the readings codec): `layout_id` (null when there are no values,
+ * e.g. a failed read), `raw` aligned with the layout's codes, `qualities` null when all are 'good'.
+ * The physical value is derived (raw × 10^scaler) and the name comes from the catalog.
+ */
+const storedValues = {
+  layoutId: integer('layout_id'),
+  raw: json('raw').$type<StoredRawValue[]>(),
+  qualities: json('qualities').$type<StoredQualities>(),
+};
 
 /** Partitioned by day on read_at (see migrations); a default partition catches anything else. */
 export const meterReads = pgTable('meter_reads', {
@@ -126,7 +148,7 @@ export const meterReads = pgTable('meter_reads', {
   communicationStatus: communicationStatus('communication_status').notNull(),
   responseTimeMs: integer('response_time_ms').notNull(),
   error: text('error'),
-  values: jsonb('values').$type<StoredReadValues>().notNull(),
+  ...storedValues,
 });
 
 /** The last read that returned values, per meter, for fast dashboards. */
@@ -138,7 +160,7 @@ export const meterCurrentReadings = pgTable('meter_current_readings', {
   readingType: readingType('reading_type').notNull(),
   communicationStatus: communicationStatus('communication_status').notNull(),
   responseTimeMs: integer('response_time_ms').notNull(),
-  values: jsonb('values').$type<StoredReadValues>().notNull(),
+  ...storedValues,
 });
 
 export const meterEvents = pgTable('meter_events', {
@@ -184,6 +206,7 @@ export const obisCatalog = pgTable('obis_catalog', {
 });
 
 export type MeterRead = typeof meterReads.$inferSelect;
+export type ReadLayoutRow = typeof readLayouts.$inferSelect;
 export type MeterCommand = typeof meterCommands.$inferSelect;
 export type ObisCatalogEntry = typeof obisCatalog.$inferSelect;
 export type User = typeof users.$inferSelect;

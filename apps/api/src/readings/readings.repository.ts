@@ -1,5 +1,12 @@
 import type { CommunicationStatus, ReadingType } from '@app/contracts';
-import { PG_POOL, type MeterStatus, type StoredReadValues } from '@app/database';
+import {
+  PG_POOL,
+  type MeterStatus,
+  type ReadLayout,
+  type StoredQualities,
+  type StoredQuality,
+  type StoredRawValue,
+} from '@app/database';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 
@@ -17,7 +24,9 @@ export interface LatestReadingRow {
   readingType: ReadingType | null;
   communicationStatus: CommunicationStatus | null;
   responseTimeMs: number | null;
-  values: StoredReadValues | null;
+  layout: ReadLayout | null;
+  raw: StoredRawValue[] | null;
+  qualities: StoredQualities | null;
 }
 
 export interface ReadRecordRow {
@@ -27,13 +36,18 @@ export interface ReadRecordRow {
   communicationStatus: CommunicationStatus;
   responseTimeMs: number;
   error: string | null;
-  values: StoredReadValues;
+  layout: ReadLayout | null;
+  raw: StoredRawValue[] | null;
+  qualities: StoredQualities | null;
 }
 
 export interface SeriesRow {
   readAt: Date;
-  /** The stored `[rawValue, scaler, unit, quality]` of the one code. */
-  stored: StoredReadValues[string];
+  /** The stored value of the one code, with its layout's scaler and unit. */
+  raw: StoredRawValue;
+  scaler: number | null;
+  unit: string | null;
+  quality: StoredQuality;
 }
 
 export interface BucketRow {
@@ -48,9 +62,28 @@ export interface BucketRow {
 /** Bucket widths as PostgreSQL intervals (date_bin aligns them on the Unix epoch, i.e. UTC). */
 export const BUCKET_INTERVALS = { '15m': '15 minutes', '1h': '1 hour', '1d': '1 day' } as const;
 
+/** A read's layout as one json value (null when the read has no values). */
+const LAYOUT_JSON = `case when l.id is null then null
+  else json_build_object('codes', l.codes, 'scalers', l.scalers, 'units', l.units) end as layout`;
+
+/**
+ * The layouts that carry the code $4, with the code's 1-based position, scaler and unit: a few rows,
+ * joined to the reads by layout_id.
+ */
+const LAYOUTS_WITH_CODE = `lay as (
+  select id, pos, scalers[pos] as scaler, units[pos] as unit
+    from (select id, scalers, units, array_position(codes, $4::text) as pos from read_layouts) x
+   where pos is not null
+)`;
+
+/** Usable numeric values of the code only: a number, not flagged as an error. */
+const USABLE_NUMBER = `json_typeof(r.raw -> (lay.pos - 1)) = 'number'
+  and coalesce(r.qualities ->> (lay.pos - 1)::text, 'good') <> 'error'`;
+
 /**
  * Read history queries. Every query is bounded by meter and time range, so it walks the
- * (meter_id, read_at desc) index and PostgreSQL prunes the daily partitions outside the range.
+ * (meter_id, read_at desc) index and PostgreSQL prunes the daily partitions outside the range. Values
+ * are stored per layout (see the readings codec): a code is found with array_position in the layout.
  */
 @Injectable()
 export class ReadingsRepository {
@@ -61,9 +94,10 @@ export class ReadingsRepository {
       `select m.status as "meterStatus", m.last_seen as "lastSeen", m.last_poll_at as "lastPollAt",
               m.last_error as "lastError", c.read_at as "readAt", c.reading_type as "readingType",
               c.communication_status as "communicationStatus", c.response_time_ms as "responseTimeMs",
-              c.values
+              ${LAYOUT_JSON}, c.raw, c.qualities
          from meters m
          left join meter_current_readings c on c.meter_id = m.id
+         left join read_layouts l on l.id = c.layout_id
         where m.id = $1`,
       [meterId],
     );
@@ -80,12 +114,13 @@ export class ReadingsRepository {
     const params = [meterId, range.start, range.end];
     const [list, counted] = await Promise.all([
       this.pool.query<ReadRecordRow>(
-        `select id, read_at as "readAt", reading_type as "readingType",
-                communication_status as "communicationStatus", response_time_ms as "responseTimeMs",
-                error, values
-           from meter_reads
+        `select r.id, r.read_at as "readAt", r.reading_type as "readingType",
+                r.communication_status as "communicationStatus", r.response_time_ms as "responseTimeMs",
+                r.error, ${LAYOUT_JSON}, r.raw, r.qualities
+           from meter_reads r
+           left join read_layouts l on l.id = r.layout_id
           where ${where}
-          order by read_at desc, id desc
+          order by r.read_at desc, r.id desc
           limit $4 offset $5`,
         [...params, limit, (page - 1) * limit],
       ),
@@ -105,19 +140,23 @@ export class ReadingsRepository {
     page: number,
     limit: number,
   ): Promise<{ rows: SeriesRow[]; total: number }> {
-    const where = `meter_id = $1 and read_at >= $2 and read_at <= $3 and values ? $4`;
+    const where = `r.meter_id = $1 and r.read_at >= $2 and r.read_at <= $3`;
     const params = [meterId, range.start, range.end, obisCode];
     const [list, counted] = await Promise.all([
       this.pool.query<SeriesRow>(
-        `select read_at as "readAt", values -> $4 as stored
-           from meter_reads
+        `with ${LAYOUTS_WITH_CODE}
+         select r.read_at as "readAt", r.raw -> (lay.pos - 1) as raw, lay.scaler, lay.unit,
+                coalesce(r.qualities ->> (lay.pos - 1)::text, 'good') as quality
+           from meter_reads r
+           join lay on lay.id = r.layout_id
           where ${where}
-          order by read_at asc, id asc
+          order by r.read_at asc, r.id asc
           limit $5 offset $6`,
         [...params, limit, (page - 1) * limit],
       ),
       this.pool.query<{ total: number }>(
-        `select count(*)::int as total from meter_reads where ${where}`,
+        `with ${LAYOUTS_WITH_CODE}
+         select count(*)::int as total from meter_reads r join lay on lay.id = r.layout_id where ${where}`,
         params,
       ),
     ]);
@@ -137,13 +176,12 @@ export class ReadingsRepository {
     limit: number,
   ): Promise<{ rows: BucketRow[]; total: number }> {
     const { rows } = await this.pool.query<BucketRow & { total: number }>(
-      `with v as (
-         select read_at, id,
-                (values -> $4 ->> 0)::numeric * power(10::numeric, coalesce((values -> $4 ->> 1)::int, 0)) as value
-           from meter_reads
-          where meter_id = $1 and read_at >= $2 and read_at <= $3 and values ? $4
-            and jsonb_typeof(values -> $4 -> 0) = 'number'
-            and coalesce(values -> $4 ->> 3, 'good') <> 'error'
+      `with ${LAYOUTS_WITH_CODE}, v as (
+         select r.read_at, r.id,
+                (r.raw ->> (lay.pos - 1))::numeric * power(10::numeric, coalesce(lay.scaler, 0)::int) as value
+           from meter_reads r
+           join lay on lay.id = r.layout_id
+          where r.meter_id = $1 and r.read_at >= $2 and r.read_at <= $3 and ${USABLE_NUMBER}
        ), b as (
          select date_bin($5::interval, read_at, timestamptz '1970-01-01 00:00:00+00') as bucket_start,
                 avg(value)::float8 as avg, min(value)::float8 as min, max(value)::float8 as max,
@@ -169,11 +207,11 @@ export class ReadingsRepository {
     bucket: keyof typeof BUCKET_INTERVALS,
   ): Promise<number> {
     const { rows } = await this.pool.query<{ total: number }>(
-      `select count(distinct date_bin($5::interval, read_at, timestamptz '1970-01-01 00:00:00+00'))::int as total
-         from meter_reads
-        where meter_id = $1 and read_at >= $2 and read_at <= $3 and values ? $4
-          and jsonb_typeof(values -> $4 -> 0) = 'number'
-          and coalesce(values -> $4 ->> 3, 'good') <> 'error'`,
+      `with ${LAYOUTS_WITH_CODE}
+       select count(distinct date_bin($5::interval, r.read_at, timestamptz '1970-01-01 00:00:00+00'))::int as total
+         from meter_reads r
+         join lay on lay.id = r.layout_id
+        where r.meter_id = $1 and r.read_at >= $2 and r.read_at <= $3 and ${USABLE_NUMBER}`,
       [meterId, range.start, range.end, obisCode, BUCKET_INTERVALS[bucket]],
     );
     return rows[0].total;

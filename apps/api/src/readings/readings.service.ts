@@ -1,4 +1,4 @@
-import { decodeReadValues, type StoredReadValues } from '@app/database';
+import { decodeReadValue, decodeReadValues } from '@app/database';
 import { canonicalObisCode, findObisDefinition } from '@app/obis';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { MetersService } from '../meters/meters.service';
@@ -14,7 +14,7 @@ import {
   type ReadRecordDto,
   type SeriesPointDto,
 } from './readings.dto';
-import { ReadingsRepository, type TimeRange } from './readings.repository';
+import { ReadingsRepository, type ReadRecordRow, type TimeRange } from './readings.repository';
 
 export type HistoryPage =
   | { kind: 'records'; data: ReadRecordDto[]; total: number; page: number; limit: number }
@@ -23,8 +23,8 @@ export type HistoryPage =
 
 const nameOf = (code: string): string | null => findObisDefinition(code)?.name ?? null;
 
-function decode(values: StoredReadValues | null) {
-  return values ? decodeReadValues(values, nameOf) : [];
+function decode(row: Pick<ReadRecordRow, 'layout' | 'raw' | 'qualities'> | undefined) {
+  return row ? decodeReadValues(row.layout, row.raw, row.qualities, nameOf) : [];
 }
 
 /** Stored readings of one meter: the latest values and the bounded, paginated history. */
@@ -46,7 +46,7 @@ export class ReadingsService {
       readingType: row?.readingType ?? null,
       communicationStatus: row?.communicationStatus ?? null,
       responseTime: row?.responseTimeMs ?? null,
-      readings: decode(row?.values ?? null),
+      readings: decode(row),
       lastSeen: row?.lastSeen?.toISOString() ?? null,
       lastPollAt: row?.lastPollAt?.toISOString() ?? null,
       lastError: row?.lastError ?? null,
@@ -74,7 +74,7 @@ export class ReadingsService {
         communicationStatus: r.communicationStatus,
         responseTime: r.responseTimeMs,
         error: r.error,
-        readings: decode(r.values),
+        readings: decode(r),
       }));
       return { kind: 'records', data, total, page, limit };
     }
@@ -99,7 +99,7 @@ export class ReadingsService {
 
     const { rows, total } = await this.repository.series(meter.id, code, range, page, limit);
     const data = rows.map((r): SeriesPointDto => {
-      const [point] = decodeReadValues({ [code]: r.stored }, nameOf);
+      const point = decodeReadValue(code, r.raw, r.scaler, r.unit, r.quality, nameOf);
       return {
         timestamp: r.readAt.toISOString(),
         value: point.value,

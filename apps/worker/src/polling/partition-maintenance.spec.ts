@@ -21,8 +21,8 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
     ).rows.map((r) => r.partition);
   const insertRead = (readAt: string) =>
     pool.query(
-      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, values)
-       values ($1, $2, 'scheduled', 'success', 5, '{}')`,
+      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms)
+       values ($1, $2, 'scheduled', 'success', 5)`,
       [meterId, readAt],
     );
 

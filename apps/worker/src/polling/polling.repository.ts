@@ -1,5 +1,5 @@
 import { CommunicationStatus, MeterStatus, PolledMeter, ReadingType } from '@app/contracts';
-import { PG_POOL, StoredReadValues } from '@app/database';
+import { EncodedReadValues, PG_POOL, ReadLayoutCache } from '@app/database';
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 
@@ -10,7 +10,8 @@ export interface ReadToStore {
   communicationStatus: CommunicationStatus;
   responseTimeMs: number;
   error: string | null;
-  values: StoredReadValues;
+  /** encodeReadValues() of the readings; null when there are none (a failed read). */
+  values: EncodedReadValues | null;
 }
 
 /** How a stored read changed its meter (one per meter whose row was updated). */
@@ -47,18 +48,22 @@ const POLLED_METER_COLUMNS = `id, meter_number AS "meterNumber", ip_address AS "
  */
 const STORE_READS_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::jsonb[])
-    AS t(meter_id, read_at, communication_status, response_time_ms, error, vals)
+  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::int[], $7::json[],
+                       $8::json[])
+    AS t(meter_id, read_at, communication_status, response_time_ms, error, layout_id, raw, qualities)
 ),
 ins AS (
-  INSERT INTO meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, error, "values")
-  SELECT meter_id, read_at, $7::reading_type, communication_status::communication_status, response_time_ms, error, vals
+  INSERT INTO meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, error,
+                           layout_id, raw, qualities)
+  SELECT meter_id, read_at, $9::reading_type, communication_status::communication_status, response_time_ms, error,
+         layout_id, raw, qualities
   FROM input
 ),
 cur AS (
-  INSERT INTO meter_current_readings (meter_id, read_at, reading_type, communication_status, response_time_ms, "values")
-  SELECT DISTINCT ON (meter_id) meter_id, read_at, $7::reading_type, communication_status::communication_status,
-         response_time_ms, vals
+  INSERT INTO meter_current_readings (meter_id, read_at, reading_type, communication_status, response_time_ms,
+                                      layout_id, raw, qualities)
+  SELECT DISTINCT ON (meter_id) meter_id, read_at, $9::reading_type, communication_status::communication_status,
+         response_time_ms, layout_id, raw, qualities
   FROM input
   WHERE communication_status <> 'failed' AND EXISTS (SELECT 1 FROM meters m WHERE m.id = input.meter_id)
   ORDER BY meter_id, read_at DESC
@@ -67,7 +72,9 @@ cur AS (
     reading_type = excluded.reading_type,
     communication_status = excluded.communication_status,
     response_time_ms = excluded.response_time_ms,
-    "values" = excluded."values"
+    layout_id = excluded.layout_id,
+    raw = excluded.raw,
+    qualities = excluded.qualities
   WHERE meter_current_readings.read_at <= excluded.read_at
 ),
 outcome AS (
@@ -80,11 +87,11 @@ upd AS (
     status = CASE
       WHEN m.status NOT IN ('online', 'offline') THEN m.status
       WHEN o.ok THEN 'online'::meter_status
-      WHEN m.consecutive_failures + 1 >= $8 THEN 'offline'::meter_status
+      WHEN m.consecutive_failures + 1 >= $10 THEN 'offline'::meter_status
       ELSE m.status END,
     next_poll_at = CASE
-      WHEN o.ok OR m.consecutive_failures + 1 < $8 OR m.status NOT IN ('online', 'offline') THEN NULL
-      ELSE o.read_at + LEAST($9::float8 * power(2, LEAST(m.consecutive_failures + 1 - $8, 40)), $10::float8)
+      WHEN o.ok OR m.consecutive_failures + 1 < $10 OR m.status NOT IN ('online', 'offline') THEN NULL
+      ELSE o.read_at + LEAST($11::float8 * power(2, LEAST(m.consecutive_failures + 1 - $10, 40)), $12::float8)
            * interval '1 millisecond' END,
     last_seen = CASE WHEN o.ok THEN GREATEST(m.last_seen, o.read_at) ELSE m.last_seen END,
     last_error = CASE WHEN o.ok THEN NULL ELSE o.error END
@@ -103,6 +110,9 @@ FROM upd`;
 
 @Injectable()
 export class PollingRepository {
+  /** Layout ids by fingerprint: after the first reads, storing a batch is still one statement. */
+  private readonly layouts = new ReadLayoutCache();
+
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /**
@@ -157,13 +167,19 @@ export class PollingRepository {
     rules: StatusRules,
   ): Promise<MeterStateAfterRead[]> {
     if (reads.length === 0) return [];
+    const layoutIds = await this.layouts.resolve(
+      this.pool,
+      reads.map((r) => r.values),
+    );
     const { rows } = await this.pool.query<MeterStateAfterRead>(STORE_READS_SQL, [
       reads.map((r) => r.meterId),
       reads.map((r) => r.readAt),
       reads.map((r) => r.communicationStatus),
       reads.map((r) => r.responseTimeMs),
       reads.map((r) => r.error),
-      reads.map((r) => JSON.stringify(r.values)),
+      layoutIds,
+      reads.map((r) => (r.values ? JSON.stringify(r.values.raw) : null)),
+      reads.map((r) => (r.values?.qualities ? JSON.stringify(r.values.qualities) : null)),
       readingType,
       rules.offlineAfterFailures,
       rules.intervalMs,
