@@ -18,7 +18,7 @@
 import { MeterReadingUpdateEvent, ROOMS, WS_EVENTS } from '@app/contracts';
 import { ConfigService } from '@nestjs/config';
 import type { Socket } from 'socket.io-client';
-import { MeterEventsPublisher } from '../apps/worker/src/events/meter-events.publisher';
+import { MeterEventsPublisher } from '@app/realtime-publisher';
 import globalSetup from '../libs/testing/src/global-setup';
 import globalTeardown from '../libs/testing/src/global-teardown';
 import { connectClient, EventRecorder, joinRoom, sleep } from '../test/realtime-helpers';

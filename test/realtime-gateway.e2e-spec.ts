@@ -1,6 +1,6 @@
 /**
  * The Socket.IO gateway against a real api (in-process, real PostgreSQL and Redis) and events published
- * through Redis by the worker's own MeterEventsPublisher: handshake authentication (issue 5, test 1),
+ * through Redis by the workers' (and api's) own MeterEventsPublisher: handshake authentication (issue 5, test 1),
  * room checks and isolation (test 5), exactly-once and in-order delivery, and loss detection.
  * The worker-fed suites (real polling of the simulator) are in realtime-polling.e2e-spec.ts.
  */
@@ -15,6 +15,7 @@ import {
   ROOMS,
   WS_EVENTS,
 } from '@app/contracts';
+import { MeterEventsPublisher } from '@app/realtime-publisher';
 import { adminToken, createTestApi, createUser, loginAs, TEST_JWT_SECRET, TestApi } from '@app/testing';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
@@ -24,7 +25,6 @@ import type { Socket } from 'socket.io-client';
 import { Pool } from 'pg';
 import request from 'supertest';
 import { MAX_ROOMS_PER_SOCKET, RealtimeGateway } from '../apps/api/src/realtime/realtime.gateway';
-import { MeterEventsPublisher } from '../apps/worker/src/events/meter-events.publisher';
 import {
   connectClient,
   connectRefusal,

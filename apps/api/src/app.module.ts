@@ -1,6 +1,7 @@
 import { ApiEnv, AppConfigModule } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
+import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -25,6 +26,8 @@ import { UsersModule } from './users/users.module';
       useFactory: (config: ConfigService) =>
         bullRootOptions(config.getOrThrow<string>('REDIS_URL'), config.getOrThrow<string>('QUEUE_PREFIX')),
     }),
+    // Live events of operators' status changes (publisher ids `a<pid>-…`), like a worker's.
+    RealtimePublisherModule.forRoot('a'),
     // Before MetersModule: its GET /api/meters/:id would otherwise capture /api/meters/polling/status.
     PollingModule,
     AuthModule,

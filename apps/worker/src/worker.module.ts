@@ -2,11 +2,11 @@ import { AppConfigModule, WorkerEnv } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { MeterProtocolModule } from '@app/meter-protocol';
+import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { CommandsModule } from './commands/commands.module';
-import { EventsModule } from './events/events.module';
 import { PollingModule } from './polling/polling.module';
 
 @Module({
@@ -20,7 +20,8 @@ import { PollingModule } from './polling/polling.module';
         bullRootOptions(config.getOrThrow<string>('REDIS_URL'), config.getOrThrow<string>('QUEUE_PREFIX')),
     }),
     MeterProtocolModule.forRoot(),
-    EventsModule,
+    // Live events to the api instances (publisher ids `w<pid>-…`).
+    RealtimePublisherModule.forRoot('w'),
     PollingModule,
     CommandsModule,
   ],

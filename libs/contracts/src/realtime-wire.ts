@@ -1,8 +1,9 @@
 /**
- * How live events travel on Redis from a worker's MeterEventsPublisher to every api instance's Socket.IO
- * Redis adapter. The message is the adapter's own broadcast message `[uid, packet, opts]` (what
- * `@socket.io/redis-emitter` sends), JSON-encoded instead of msgpack so that both ends need no extra
- * dependency and the envelope can be read without decoding the payload.
+ * How live events travel on Redis from a MeterEventsPublisher (@app/realtime-publisher: a worker's, or an
+ * api instance's for operators' status changes) to every api instance's Socket.IO Redis adapter. The
+ * message is the adapter's own broadcast message `[uid, packet, opts]` (what `@socket.io/redis-emitter`
+ * sends), JSON-encoded instead of msgpack so that both ends need no extra dependency and the envelope can
+ * be read without decoding the payload.
  *
  * The `uid` slot carries a lightweight envelope `<publisherId>:<seq>`: every publisher numbers its
  * messages 1, 2, 3… on one Redis connection, so a gateway that sees a jump knows exactly how many

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/decorators';
+import type { AuthUser } from '../auth/auth-user';
+import { CurrentUser, Roles } from '../auth/decorators';
 import { ApiOk, ApiPage, ok, paginated } from '../common';
 import {
   BatchConfigurationResultDto,
@@ -41,8 +42,11 @@ export class MetersController {
     summary: 'Set every live meter not in warehouse/faulty to online with one address (roles: admin)',
     description: 'ipAddress/port default to METER_HOST/METER_PORT. The message counts the matched meters.',
   })
-  async enableAllOnline(@Body() dto: EnableAllOnlineDto): Promise<ApiOk<BatchConfigurationResultDto>> {
-    const result = await this.meters.enableAllOnline(dto);
+  async enableAllOnline(
+    @Body() dto: EnableAllOnlineDto,
+    @CurrentUser() user: AuthUser,
+  ): Promise<ApiOk<BatchConfigurationResultDto>> {
+    const result = await this.meters.enableAllOnline(dto, user);
     return ok(result, configuredMessage(result));
   }
 
@@ -56,8 +60,11 @@ export class MetersController {
       'All or nothing: if any listed meter does not exist (or is deleted), the answer is 404 naming them and ' +
       'no meter is changed. status defaults to online; ipAddress/port to METER_HOST/METER_PORT.',
   })
-  async configureOnline(@Body() dto: ConfigureOnlineDto): Promise<ApiOk<BatchConfigurationResultDto>> {
-    const result = await this.meters.configureOnline(dto);
+  async configureOnline(
+    @Body() dto: ConfigureOnlineDto,
+    @CurrentUser() user: AuthUser,
+  ): Promise<ApiOk<BatchConfigurationResultDto>> {
+    const result = await this.meters.configureOnline(dto, user);
     return ok(result, configuredMessage(result));
   }
 
@@ -91,8 +98,12 @@ export class MetersController {
   @ApiParam(METER_PARAM)
   @Roles('admin', 'operator')
   @ApiOperation({ summary: 'Update a meter (roles: admin, operator)' })
-  async update(@Param('id') id: string, @Body() dto: UpdateMeterDto): Promise<ApiOk<MeterDto>> {
-    return ok(await this.meters.update(id, dto), 'Meter updated');
+  async update(
+    @Param('id') id: string,
+    @Body() dto: UpdateMeterDto,
+    @CurrentUser() user: AuthUser,
+  ): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.update(id, dto, user), 'Meter updated');
   }
 
   @Delete(':id')

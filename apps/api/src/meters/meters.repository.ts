@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, eq, ilike, inArray, isNull, or, SQL, sql } from 'drizzle-orm';
-import { areas, Database, DRIZZLE, Meter, meters, MeterStatus, NewMeter } from '@app/database';
+import { areas, Database, DRIZZLE, Meter, meterEvents, meters, MeterStatus, NewMeter } from '@app/database';
 
 export interface MeterAreaRef {
   id: string;
@@ -27,6 +27,22 @@ export interface BatchCounts {
   modifiedCount: number;
 }
 
+/** A meter whose status an operator's request changed (committed with its meter_events row). */
+export interface MeterStatusChange {
+  meterId: string;
+  meterNumber: string;
+  areaId: string;
+  previousStatus: MeterStatus;
+  status: MeterStatus;
+  reason: string;
+  lastSeen: Date | null;
+  changedAt: Date;
+}
+
+export interface BatchResult extends BatchCounts {
+  statusChanges: MeterStatusChange[];
+}
+
 /** Lifecycle states that the batch "enable all" leaves alone. */
 export const LIFECYCLE_STATUSES: MeterStatus[] = ['warehouse', 'faulty'];
 
@@ -42,6 +58,42 @@ function escapeLike(text: string): string {
  * is cleared whenever an operator changes status or address.
  */
 const clearBackoff = { nextPollAt: null, consecutiveFailures: 0 } as const;
+
+const STATUS_CHANGE_EVENT = 'status-change';
+
+/** Row shape of the batch statements' status changes (json_build_object in SQL, hence strings). */
+interface StatusChangeRow {
+  meterId: string;
+  meterNumber: string;
+  areaId: string;
+  previousStatus: MeterStatus;
+  status: MeterStatus;
+  lastSeen: string | null;
+  changedAt: string;
+}
+
+/** json_agg of the status changes among an `updated` CTE's rows (meter_number order), '[]' when none. */
+const STATUS_CHANGES_JSON = sql.raw(`coalesce((
+  select json_agg(json_build_object('meterId', id, 'meterNumber', meter_number, 'areaId', area_id,
+    'previousStatus', previous_status, 'status', status, 'lastSeen', last_seen, 'changedAt', updated_at)
+    order by meter_number)
+  from updated where previous_status is distinct from status), '[]'::json)`);
+
+function statusChangesOf(rows: StatusChangeRow[], reason: string): MeterStatusChange[] {
+  return rows.map((r) => ({
+    ...r,
+    reason,
+    lastSeen: r.lastSeen === null ? null : new Date(r.lastSeen),
+    changedAt: new Date(r.changedAt),
+  }));
+}
+
+/** meter_events rows for the status changes among an `updated` CTE's rows, in the same statement. */
+function insertStatusEvents(reason: string): SQL {
+  return sql`insert into meter_events (meter_id, event_type, previous_status, status, reason)
+    select id, ${STATUS_CHANGE_EVENT}, previous_status, status, ${reason}
+    from updated where previous_status is distinct from status`;
+}
 
 @Injectable()
 export class MetersRepository {
@@ -105,17 +157,52 @@ export class MetersRepository {
     return row;
   }
 
+  /**
+   * Updates a live meter in one transaction: the row is locked first, so the previous status is the one
+   * replaced; a status change is recorded as a meter_events row (`reason`) in the same transaction and
+   * returned for publishing after commit. undefined when the meter is not live.
+   */
   async update(
     id: string,
     changes: Partial<NewMeter>,
-    addressOrStatusChanged: boolean,
-  ): Promise<Meter | undefined> {
-    const [row] = await this.db
-      .update(meters)
-      .set({ ...changes, ...(addressOrStatusChanged ? clearBackoff : {}), updatedAt: new Date() })
-      .where(and(eq(meters.id, id), live))
-      .returning();
-    return row;
+    reason: string,
+  ): Promise<{ meter: Meter; statusChange: MeterStatusChange | null } | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [current] = await tx
+        .select()
+        .from(meters)
+        .where(and(eq(meters.id, id), live))
+        .for('update');
+      if (!current) return undefined;
+      const addressOrStatusChanged =
+        (changes.ipAddress !== undefined && changes.ipAddress !== current.ipAddress) ||
+        (changes.port !== undefined && changes.port !== current.port) ||
+        (changes.status !== undefined && changes.status !== current.status);
+      const [meter] = await tx
+        .update(meters)
+        .set({ ...changes, ...(addressOrStatusChanged ? clearBackoff : {}), updatedAt: new Date() })
+        .where(eq(meters.id, id))
+        .returning();
+      if (meter.status === current.status) return { meter, statusChange: null };
+      await tx.insert(meterEvents).values({
+        meterId: meter.id,
+        eventType: STATUS_CHANGE_EVENT,
+        previousStatus: current.status,
+        status: meter.status,
+        reason,
+      });
+      const statusChange: MeterStatusChange = {
+        meterId: meter.id,
+        meterNumber: meter.meterNumber,
+        areaId: meter.areaId,
+        previousStatus: current.status,
+        status: meter.status,
+        reason,
+        lastSeen: meter.lastSeen,
+        changedAt: meter.updatedAt,
+      };
+      return { meter, statusChange };
+    });
   }
 
   /** Soft delete: the row stays for its history, but lists, lookups and polling no longer see it. */
@@ -130,12 +217,17 @@ export class MetersRepository {
 
   /**
    * Sets status/address on every live meter not in a lifecycle state, in one statement. matchedCount is
-   * the meters selected, modifiedCount those whose status, address or port actually changed.
+   * the meters selected, modifiedCount those whose status, address or port actually changed. Each status
+   * change gets its meter_events row (`reason`) in the same statement and is returned.
    */
-  async enableAllOnline(config: OnlineConfiguration): Promise<BatchCounts> {
-    const result = await this.db.execute<{ matched: number; modified: number }>(sql`
+  async enableAllOnline(config: OnlineConfiguration, reason: string): Promise<BatchResult> {
+    const result = await this.db.execute<{
+      matched: number;
+      modified: number;
+      changes: StatusChangeRow[];
+    }>(sql`
       with matched as (
-        select ${meters.id} as id,
+        select ${meters.id} as id, ${meters.status} as previous_status,
                (${meters.status} <> ${config.status}::meter_status
                 or ${meters.ipAddress} is distinct from ${config.ipAddress}
                 or ${meters.port} is distinct from ${config.port}::int) as changed
@@ -152,22 +244,31 @@ export class MetersRepository {
             next_poll_at = null, consecutive_failures = 0, updated_at = now()
         from matched
         where m.id = matched.id and matched.changed
-        returning m.id
+        returning m.id, m.meter_number, m.area_id, matched.previous_status, m.status, m.last_seen, m.updated_at
+      ), events as (
+        ${insertStatusEvents(reason)}
       )
-      select (select count(*) from matched)::int as matched, (select count(*) from updated)::int as modified`);
+      select (select count(*) from matched)::int as matched, (select count(*) from updated)::int as modified,
+             ${STATUS_CHANGES_JSON} as changes`);
     const [row] = result.rows;
-    return { matchedCount: Number(row.matched), modifiedCount: Number(row.modified) };
+    return {
+      matchedCount: Number(row.matched),
+      modifiedCount: Number(row.modified),
+      statusChanges: statusChangesOf(row.changes, reason),
+    };
   }
 
   /**
    * Configures the given live meters (by id or meter number), all or nothing: when any reference matches
-   * no live meter, nothing changes and the unmatched references are returned.
+   * no live meter, nothing changes and the unmatched references are returned. Each status change gets its
+   * meter_events row (`reason`) in the same transaction and is returned.
    */
   async configureOnline(
     ids: string[],
     meterNumbers: string[],
     config: OnlineConfiguration,
-  ): Promise<BatchCounts | { unmatchedIds: string[]; unmatchedNumbers: string[] }> {
+    reason: string,
+  ): Promise<BatchResult | { unmatchedIds: string[]; unmatchedNumbers: string[] }> {
     return this.db.transaction(async (tx) => {
       const byRef: SQL[] = [];
       if (ids.length) byRef.push(inArray(meters.id, ids));
@@ -196,13 +297,29 @@ export class MetersRepository {
           (m) => m.status !== config.status || m.ipAddress !== config.ipAddress || m.port !== config.port,
         )
         .map((m) => m.id);
+      let statusChanges: MeterStatusChange[] = [];
       if (changed.length) {
-        await tx
-          .update(meters)
-          .set({ ...config, ...clearBackoff, updatedAt: new Date() })
-          .where(inArray(meters.id, changed));
+        // The previous statuses come from the locked rows in the UPDATE's own statement.
+        const result = await tx.execute<{ changes: StatusChangeRow[] }>(sql`
+          with prev as (
+            select ${meters.id} as id, ${meters.status} as status from ${meters}
+            where ${inArray(meters.id, changed)}
+            for update
+          ), updated as (
+            update ${meters} as m
+            set status = ${config.status}::meter_status, ip_address = ${config.ipAddress}, port = ${config.port}::int,
+                next_poll_at = null, consecutive_failures = 0, updated_at = now()
+            from prev
+            where m.id = prev.id
+            returning m.id, m.meter_number, m.area_id, prev.status as previous_status, m.status, m.last_seen,
+                      m.updated_at
+          ), events as (
+            ${insertStatusEvents(reason)}
+          )
+          select ${STATUS_CHANGES_JSON} as changes`);
+        statusChanges = statusChangesOf(result.rows[0].changes, reason);
       }
-      return { matchedCount: found.length, modifiedCount: changed.length };
+      return { matchedCount: found.length, modifiedCount: changed.length, statusChanges };
     });
   }
 }

@@ -3,7 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import type { Meter, MeterStatus, NewMeter } from '@app/database';
 import { AllowedNetworks } from '@app/meter-protocol';
 import { canonicalObisCode } from '@app/obis';
+import { MeterEventsPublisher } from '@app/realtime-publisher';
 import { AreasService } from '../areas/areas.service';
+import type { AuthUser } from '../auth/auth-user';
 import { isUuid, pgErrorCode, PG_UNIQUE_VIOLATION } from '../common';
 import {
   BatchConfigurationResultDto,
@@ -15,7 +17,7 @@ import {
   MeterDto,
   UpdateMeterDto,
 } from './meters.dto';
-import { MetersRepository, MeterWithArea, OnlineConfiguration } from './meters.repository';
+import { MetersRepository, MeterStatusChange, MeterWithArea, OnlineConfiguration } from './meters.repository';
 
 export function toMeterDto(meter: MeterWithArea): MeterDto {
   return {
@@ -52,6 +54,7 @@ export class MetersService {
   constructor(
     private readonly repo: MetersRepository,
     private readonly areas: AreasService,
+    private readonly events: MeterEventsPublisher,
     config: ConfigService,
   ) {
     this.allowedNetworks = AllowedNetworks.parse(config.getOrThrow<string>('METER_ALLOWED_NETWORKS'));
@@ -119,7 +122,8 @@ export class MetersService {
     return this.viewOf(created.id, dto.meterNumber);
   }
 
-  async update(idOrNumber: string, dto: UpdateMeterDto): Promise<MeterDto> {
+  /** A status change is recorded (meter_events) with the update and published once it is committed. */
+  async update(idOrNumber: string, dto: UpdateMeterDto, user: AuthUser): Promise<MeterDto> {
     const current = await this.getByIdOrNumber(idOrNumber);
     const changes: Partial<NewMeter> = {};
     if (dto.meterNumber !== undefined) changes.meterNumber = dto.meterNumber;
@@ -133,18 +137,15 @@ export class MetersService {
     if (dto.firmware !== undefined) changes.firmware = dto.firmware;
     if (dto.obisCodes !== undefined)
       changes.obisCodes = dto.obisCodes ? canonicalObisList(dto.obisCodes) : null;
-    const addressOrStatusChanged =
-      (changes.ipAddress !== undefined && changes.ipAddress !== current.ipAddress) ||
-      (changes.port !== undefined && changes.port !== current.port) ||
-      (changes.status !== undefined && changes.status !== current.status);
-    let updated: Meter | undefined;
+    let updated: Awaited<ReturnType<MetersRepository['update']>>;
     try {
-      updated = await this.repo.update(current.id, changes, addressOrStatusChanged);
+      updated = await this.repo.update(current.id, changes, `set by ${user.username}`);
     } catch (err) {
       throw this.duplicateNumber(err, dto.meterNumber ?? current.meterNumber);
     }
     if (!updated) throw new NotFoundException(`Meter "${idOrNumber}" not found`);
-    return this.viewOf(updated.id, idOrNumber);
+    if (updated.statusChange) this.publishStatusChanges([updated.statusChange]);
+    return this.viewOf(updated.meter.id, idOrNumber);
   }
 
   async remove(idOrNumber: string): Promise<MeterDto> {
@@ -155,20 +156,29 @@ export class MetersService {
     return view;
   }
 
-  async enableAllOnline(dto: EnableAllOnlineDto): Promise<BatchConfigurationResultDto> {
+  async enableAllOnline(dto: EnableAllOnlineDto, user: AuthUser): Promise<BatchConfigurationResultDto> {
     const configuration = this.onlineConfiguration(dto, 'online');
-    const counts = await this.repo.enableAllOnline(configuration);
+    const { statusChanges, ...counts } = await this.repo.enableAllOnline(
+      configuration,
+      `configured online by ${user.username}`,
+    );
+    this.publishStatusChanges(statusChanges);
     return { ...counts, configuration };
   }
 
   /** All or nothing: references that match no live meter → 404 naming them, and nothing is changed. */
-  async configureOnline(dto: ConfigureOnlineDto): Promise<BatchConfigurationResultDto> {
+  async configureOnline(dto: ConfigureOnlineDto, user: AuthUser): Promise<BatchConfigurationResultDto> {
     const configuration = this.onlineConfiguration(dto, dto.status ?? 'online');
     const refs = [...new Set(dto.meterIds)];
     const ids = [...new Set(refs.filter(isUuid).map((id) => id.toLowerCase()))];
     // Anything that is not a uuid is looked up as a meter number (a malformed one simply matches nothing).
     const numbers = refs.filter((r) => !isUuid(r));
-    const result = await this.repo.configureOnline(ids, numbers, configuration);
+    const result = await this.repo.configureOnline(
+      ids,
+      numbers,
+      configuration,
+      `configured ${configuration.status} by ${user.username}`,
+    );
     if ('unmatchedIds' in result) {
       const unmatched = [...result.unmatchedIds, ...result.unmatchedNumbers];
       const shown = unmatched.slice(0, MAX_UNMATCHED_SHOWN).join(', ');
@@ -178,7 +188,27 @@ export class MetersService {
         `${unmatched.length} of ${refs.length} meter(s) not found, nothing was changed: ${shown}${more}`,
       );
     }
-    return { ...result, configuration };
+    const { statusChanges, ...counts } = result;
+    this.publishStatusChanges(statusChanges);
+    return { ...counts, configuration };
+  }
+
+  /** After commit only: to the meter's, its area's and the fleet room, like the workers' status changes. */
+  private publishStatusChanges(changes: MeterStatusChange[]): void {
+    for (const c of changes) {
+      this.events.statusChanged(
+        {
+          meterId: c.meterId,
+          meterNumber: c.meterNumber,
+          status: c.status,
+          previousStatus: c.previousStatus,
+          reason: c.reason,
+          lastSeen: c.lastSeen ? c.lastSeen.toISOString() : null,
+          timestamp: c.changedAt.toISOString(),
+        },
+        c.areaId,
+      );
+    }
   }
 
   private onlineConfiguration(dto: EnableAllOnlineDto, status: MeterStatus): OnlineConfiguration {

@@ -1,3 +1,4 @@
+import type { MeterEventsPublisher } from '@app/realtime-publisher';
 import { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
 
 describe('RealtimeDeliveryMonitor', () => {
@@ -53,5 +54,19 @@ describe('RealtimeDeliveryMonitor', () => {
     m.subscriberDown('closed');
     m.subscriberUp();
     expect(m.stats()).toMatchObject({ subscriberInterruptions: 1, subscriberConnected: true });
+  });
+
+  it("tracks this instance's own publisher from 0: a loss of its first messages counts, it is never forgotten", () => {
+    const local = { publisherId: 'a1-local' } as MeterEventsPublisher;
+    const m = new RealtimeDeliveryMonitor(local);
+    expect(m.stats().publishers).toBe(1);
+    (m as unknown as { forgetSilentPublishers(now: number): void }).forgetSilentPublishers(
+      Date.now() + 3_600_000,
+    );
+    expect(m.stats().publishers).toBe(1);
+    expect(m.accept(env('a1-local', 2), false)).toBe(true); // 1 never arrived
+    expect(m.accept(env('a1-local', 2), true)).toBe(false);
+    expect(m.accept(env('w9', 7), false)).toBe(true); // any other publisher: baseline on first sight
+    expect(m.stats()).toMatchObject({ lost: 1, gaps: 1, accepted: 2, publishers: 2 });
   });
 });

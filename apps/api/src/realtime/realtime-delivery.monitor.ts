@@ -1,5 +1,6 @@
 import { RealtimeEnvelope } from '@app/contracts';
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { MeterEventsPublisher } from '@app/realtime-publisher';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 
 const REPORT_EVERY_MS = 10_000;
 /** A publisher silent this long has stopped (heartbeats come every few seconds); forget it. */
@@ -32,7 +33,8 @@ interface PublisherState {
 }
 
 /**
- * Makes Redis pub/sub losses visible: every worker numbers its messages, so this instance can tell, per
+ * Makes Redis pub/sub losses visible: every publisher (each worker, and each api instance for operators'
+ * status changes) numbers its messages, so this instance can tell, per
  * publisher, how many never arrived (a jump in the sequence) and drop any that arrive twice. It sees
  * every message of every publisher (the adapter's pattern subscription), whether or not a local socket
  * is in the target room. Losses are logged (aggregated, at most one line per REPORT_EVERY_MS) and
@@ -56,6 +58,18 @@ export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
   private unreported = { lost: 0, gaps: 0, duplicates: 0, malformed: 0, publishers: new Set<string>() };
   private lastMalformedError = '';
   private timer?: NodeJS.Timeout;
+  private readonly localPublisherId?: string;
+
+  /**
+   * This instance's own publisher is received through Redis like any other (the adapter skips only its
+   * own inter-instance traffic). Its numbering is known to start at 1, so it is tracked from 0: even a
+   * loss of its first messages is counted, and it is not forgotten while it has nothing to publish.
+   */
+  constructor(@Optional() localPublisher?: MeterEventsPublisher) {
+    if (!localPublisher) return;
+    this.localPublisherId = localPublisher.publisherId;
+    this.publishers.set(localPublisher.publisherId, { lastSeq: 0, lastSeenAt: Date.now() });
+  }
 
   onModuleInit(): void {
     this.timer = setInterval(() => {
@@ -158,6 +172,7 @@ export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
 
   private forgetSilentPublishers(now: number): void {
     for (const [id, state] of this.publishers) {
+      if (id === this.localPublisherId) continue;
       if (now - state.lastSeenAt > PUBLISHER_FORGET_AFTER_MS) this.publishers.delete(id);
     }
   }

@@ -2,9 +2,9 @@ import { MeterStatus, ObisReadingValue, PolledMeter, ReadCommandResult, ReadingT
 import { encodeReadValues } from '@app/database';
 import { isMeterCommunicationError, METER_TRANSPORT, type MeterTransport } from '@app/meter-protocol';
 import { DEFAULT_OBIS_CODES } from '@app/obis';
+import { MeterEventsPublisher } from '@app/realtime-publisher';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MeterEventsPublisher } from '../events/meter-events.publisher';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { MeterLockService } from './meter-lock.service';
 import { PollStatsRecorder } from './poll-stats.recorder';

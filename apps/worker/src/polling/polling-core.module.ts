@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { EventsModule } from '../events/events.module';
 import { MeterLockService } from './meter-lock.service';
 import { MeterPollService } from './meter-poll.service';
 import { PollStatsRecorder } from './poll-stats.recorder';
@@ -8,10 +7,10 @@ import { PollingRepository } from './polling.repository';
 
 /**
  * Reading-and-storing meters and the per-meter lock, shared by scheduled polling (PollingModule) and the
- * command processor. Needs the global config, DatabaseModule and MeterProtocolModule.forRoot().
+ * command processor. Needs the global config, DatabaseModule, MeterProtocolModule.forRoot() and
+ * RealtimePublisherModule.forRoot().
  */
 @Module({
-  imports: [EventsModule],
   providers: [
     pollingRedisProvider,
     PollingRedisCloser,

@@ -101,4 +101,18 @@ describe('MeterEventsPublisher', () => {
       await publisher.onApplicationShutdown();
     }
   }, 15_000);
+
+  it('gives every instance its own publisher id, prefixed with the process kind', () => {
+    const config = new ConfigService({ REDIS_URL: 'redis://127.0.0.1:1/0', QUEUE_PREFIX: 'pub-spec' });
+    const api1 = new MeterEventsPublisher(config, 'a');
+    const api2 = new MeterEventsPublisher(config, 'a');
+    const worker = new MeterEventsPublisher(config);
+    try {
+      expect(api1.publisherId).toMatch(new RegExp(`^a${process.pid}-[0-9a-f]{8}$`));
+      expect(worker.publisherId).toMatch(new RegExp(`^w${process.pid}-[0-9a-f]{8}$`));
+      expect(api2.publisherId).not.toBe(api1.publisherId);
+    } finally {
+      for (const p of [api1, api2, worker]) p['redis'].disconnect();
+    }
+  });
 });

@@ -11,19 +11,25 @@ import {
   ROOMS,
   WS_EVENTS,
 } from '@app/contracts';
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 
 /**
  * Publishes cap: beyond this many PUBLISH commands awaiting Redis's reply, new events are dropped (and
- * counted) rather than queued, so a slow or absent Redis never grows the worker's memory or slows polls.
+ * counted) rather than queued, so a slow or absent Redis never grows memory nor slows polls or requests.
  */
 const MAX_PENDING_PUBLISHES = 10_000;
 const CONNECT_WAIT_MS = 5_000;
 const SHUTDOWN_DRAIN_MS = 3_000;
 const LOSS_LOG_EVERY_MS = 10_000;
+
+/**
+ * Names the publishing process kind in its publisher id (`w` worker, `a` api), for the gateways' logs and
+ * stats. Whatever the name, every publisher instance gets its own id (pid + random bytes).
+ */
+export const REALTIME_PUBLISHER_NAME = 'REALTIME_PUBLISHER_NAME';
 
 export interface MeterEventsPublisherStats {
   publisherId: string;
@@ -37,15 +43,16 @@ export interface MeterEventsPublisherStats {
 }
 
 /**
- * The worker's side of live updates: fire-and-forget broadcasts to the api instances' Socket.IO Redis
- * adapters (wire format in @app/contracts realtime-wire). Calls return at once and never throw; every
+ * The publishing side of live updates (workers after reads, the api after operators' status changes):
+ * fire-and-forget broadcasts to the api instances' Socket.IO Redis adapters (wire format in
+ * @app/contracts realtime-wire). Calls return at once and never throw; every
  * message carries this publisher's sequence number so that losses on the way are counted by the
  * gateways, and losses here are counted and logged.
  */
 @Injectable()
 export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(MeterEventsPublisher.name);
-  readonly publisherId = `w${process.pid}-${randomBytes(4).toString('hex')}`;
+  readonly publisherId: string;
   private readonly channelKey: string;
   private readonly redis: Redis;
   private seq = 0;
@@ -59,7 +66,8 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
   private heartbeat?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(config: ConfigService) {
+  constructor(config: ConfigService, @Optional() @Inject(REALTIME_PUBLISHER_NAME) name?: string) {
+    this.publisherId = `${name ?? 'w'}${process.pid}-${randomBytes(4).toString('hex')}`;
     const redisUrl = config.getOrThrow<string>('REDIS_URL');
     this.channelKey = realtimeChannelKey(config.get<string>('QUEUE_PREFIX') ?? 'hes', redisUrl);
     this.redis = new Redis(redisUrl, {

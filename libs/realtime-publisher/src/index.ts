@@ -1,0 +1,2 @@
+export * from './meter-events.publisher';
+export * from './realtime-publisher.module';
