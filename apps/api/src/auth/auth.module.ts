@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule, JwtModuleOptions } from '@nestjs/jwt';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
@@ -14,6 +15,29 @@ import { RolesGuard } from './roles.guard';
 export function parseExpiresIn(value: string): number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
+
+const LOGIN_THROTTLE_STORAGE = Symbol('LOGIN_THROTTLE_STORAGE');
+
+/**
+ * Login attempts are counted in Redis, so the limit holds across every api instance rather than per
+ * instance. A Nest provider (not a plain option object) so that its connection is closed at shutdown.
+ */
+@Module({
+  providers: [
+    {
+      provide: LOGIN_THROTTLE_STORAGE,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) =>
+        new ThrottlerStorageRedisService(config.getOrThrow<string>('REDIS_URL'), {
+          keyPrefix: `${config.getOrThrow<string>('QUEUE_PREFIX')}:login-throttle:`,
+          connectionName: `hes-api-throttle-${process.pid}`,
+          maxRetriesPerRequest: 3,
+        }),
+    },
+  ],
+  exports: [LOGIN_THROTTLE_STORAGE],
+})
+class LoginThrottleStorageModule {}
 
 /**
  * Authentication for the whole api: registers the global JwtAuthGuard (every route needs a token unless
@@ -34,8 +58,10 @@ export function parseExpiresIn(value: string): number | string {
       }),
     }),
     ThrottlerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({
+      imports: [LoginThrottleStorageModule],
+      inject: [ConfigService, LOGIN_THROTTLE_STORAGE],
+      useFactory: (config: ConfigService, storage: ThrottlerStorageRedisService) => ({
+        storage,
         throttlers: [
           { name: 'login', ttl: 60_000, limit: config.getOrThrow<number>('LOGIN_RATE_LIMIT_PER_MINUTE') },
         ],

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 
 /**
- * Login rate limit (LOGIN_RATE_LIMIT_PER_MINUTE per client IP + username, 429 beyond), on @nestjs/throttler's
- * in-memory storage whose entries expire with their window. Limits are per api instance.
+ * Login rate limit (LOGIN_RATE_LIMIT_PER_MINUTE per client IP + username, 429 beyond). Attempts are counted
+ * in Redis (see AuthModule), so the limit is shared by every api instance.
  */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
