@@ -38,6 +38,13 @@ export type ResponseFormat = 'array' | 'object';
 
 const RECENT_READS = 20;
 const MS_PER_HOUR = 3_600_000;
+/**
+ * Energy registers start from a seeded base plus the most the meter could have drawn (or fed in) since this
+ * date, so they keep growing across simulator restarts as a real meter's would, never stepping back.
+ */
+const REGISTER_EPOCH_MS = Date.UTC(2026, 0, 1);
+/** Upper bound of V × load × noise per ampere of base current (235.5 V × 1.3 × 1.05 < 330 W/A, PF ≤ 1). */
+const MAX_WATTS_PER_BASE_AMPERE = 330;
 const THRESHOLDS_W = [6900, 9200, 13800, 17250];
 
 /** Monotonic epoch milliseconds: energy integration must never see time go backwards. */
@@ -155,8 +162,10 @@ export class SimMeter {
     this.loadPhase = rnd() * 2 * Math.PI;
     const hasPv = rnd() < 0.25;
     this.exportW = hasPv ? 200 + rnd() * 1800 : 0;
-    this.importWh = 500_000 + rnd() * 14_500_000;
-    this.exportWh = hasPv ? rnd() * 3_000_000 : 0;
+    const hoursSinceEpoch = Math.max(0, (p.startedAt - REGISTER_EPOCH_MS) / MS_PER_HOUR);
+    const maxImportW = MAX_WATTS_PER_BASE_AMPERE * (this.iBase1 + this.iBase2 + this.iBase3);
+    this.importWh = 500_000 + rnd() * 14_500_000 + maxImportW * hoursSinceEpoch;
+    this.exportWh = hasPv ? rnd() * 3_000_000 + this.exportW * 1.1 * hoursSinceEpoch : 0;
     this.thresholdW = THRESHOLDS_W[Math.floor(rnd() * THRESHOLDS_W.length)];
     this.integratedAt = p.startedAt;
     const scratch = new Float64Array(SNAPSHOT_SIZE);

@@ -33,4 +33,26 @@ describe('simulator fleet model', () => {
       await sim.stop();
     }
   });
+
+  it('keeps energy registers growing across a restart, as a real meter would', async () => {
+    const energy = (sim: Awaited<ReturnType<typeof startSimulator>>) =>
+      sim.meters.map((m) => {
+        const v = sim.control.meterState(m.meterNumber)!.values;
+        return [v['1-0:1.8.0.255'].value as number, v['1-0:2.8.0.255'].value as number];
+      });
+    const first = await startSimulator({ meters: 20, seed: 9 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = energy(first);
+    await first.stop();
+    const second = await startSimulator({ meters: 20, seed: 9 });
+    try {
+      const after = energy(second);
+      after.forEach(([imp, exp], i) => {
+        expect(imp).toBeGreaterThanOrEqual(before[i][0]);
+        expect(exp).toBeGreaterThanOrEqual(before[i][1]);
+      });
+    } finally {
+      await second.stop();
+    }
+  });
 });
