@@ -1,6 +1,7 @@
 import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 import type { User } from '@app/database';
+import { isUuid } from '../common';
 import { UsersService } from '../users/users.service';
 import type { AccessTokenClaims, AuthUser } from './auth-user';
 
@@ -38,7 +39,7 @@ export class AuthService {
       if (err instanceof TokenExpiredError) throw new UnauthorizedException('Token expired');
       throw new UnauthorizedException('Invalid token');
     }
-    if (typeof claims.sub !== 'string' || !/^[0-9a-f-]{36}$/i.test(claims.sub)) {
+    if (!isUuid(claims.sub)) {
       throw new UnauthorizedException('Invalid token');
     }
     const user = await this.users.findById(claims.sub);

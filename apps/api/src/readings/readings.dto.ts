@@ -1,9 +1,10 @@
 import type { CommunicationStatus, ReadingQuality, ReadingType } from '@app/contracts';
 import type { MeterStatus } from '@app/database';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ObisReadingDto } from '../commands/commands.dto';
+import { PageQueryDto } from '../common';
 
 export const HISTORY_BUCKETS = ['15m', '1h', '1d'] as const;
 export type HistoryBucket = (typeof HISTORY_BUCKETS)[number];
@@ -14,7 +15,8 @@ export const MAX_RECORDS_LIMIT = 100;
 export const DEFAULT_RECORDS_LIMIT = 20;
 export const MAX_SERIES_LIMIT = 1000;
 
-export class HistoryQueryDto {
+/** `page` as every paginated list; `limit` has its own bounds (records vs series). */
+export class HistoryQueryDto extends PickType(PageQueryDto, ['page'] as const) {
   @ApiPropertyOptional({ description: 'ISO 8601; default endDate − 24 h', example: '2025-01-30T00:00:00Z' })
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'startDate must be an ISO 8601 date or date-time' })
@@ -42,14 +44,6 @@ export class HistoryQueryDto {
   @IsOptional()
   @IsIn(HISTORY_BUCKETS)
   bucket?: HistoryBucket;
-
-  @ApiPropertyOptional({ minimum: 1, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  page: number = 1;
 
   @ApiPropertyOptional({
     minimum: 1,
