@@ -9,6 +9,7 @@ import {
   index,
   integer,
   json,
+  jsonb,
   pgEnum,
   smallint,
   pgTable,
@@ -148,6 +149,8 @@ export const meterReads = pgTable('meter_reads', {
   communicationStatus: communicationStatus('communication_status').notNull(),
   responseTimeMs: integer('response_time_ms').notNull(),
   error: text('error'),
+  /** Scheduled reads: the tick they answer (unique per meter in each partition); null for on-demand reads. */
+  tickAt: timestamp('tick_at', { withTimezone: true }),
   ...storedValues,
 });
 
@@ -190,6 +193,13 @@ export const meterCommands = pgTable('meter_commands', {
   requestedBy: uuid('requested_by').references(() => users.id, { onDelete: 'set null' }),
   requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
   completedAt: timestamp('completed_at', { withTimezone: true }),
+});
+
+/** Fleet-wide settings every process reads the same way (e.g. the polling interval in force). */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export const obisCatalog = pgTable('obis_catalog', {
