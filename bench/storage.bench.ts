@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     );
     const gateway = new URL(sim.gatewayUrl);
     const repository = new PollingRepository(pool);
-    const rules = { offlineAfterFailures: 3, intervalMs: 60_000, backoffMaxMs: 900_000 };
+    const rules = { offlineAfterFailures: 3, fallbackIntervalMs: 60_000, backoffMaxMs: 900_000 };
     const start = Date.now() - POLLS * 60_000;
 
     for (let poll = 0; poll < POLLS; poll++) {
@@ -124,6 +124,8 @@ async function main(): Promise<void> {
       const reads: ReadToStore[] = results.map((r, i) => ({
         meterId: meters[i].id,
         readAt,
+        readingType: 'scheduled',
+        tickAt: readAt,
         communicationStatus: r.communicationStatus,
         responseTimeMs: r.responseTime,
         error: r.error ?? null,
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
         for (const r of reads)
           Object.assign(r, { communicationStatus: 'failed', error: 'timeout', values: null });
       }
-      await repository.storeReads(reads, 'scheduled', rules);
+      await repository.storeReads(reads, rules);
       await pool.query(
         `insert into legacy_meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, error, "values")
          select m, t, 'scheduled', s::communication_status, rt, e, v

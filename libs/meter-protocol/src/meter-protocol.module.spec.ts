@@ -1,4 +1,5 @@
-import { ConfigModule } from '@nestjs/config';
+import { WorkerEnv } from '@app/config';
+import { Global, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { MeterCommunicationError } from './errors';
 import { MeterProtocolModule } from './meter-protocol.module';
@@ -15,12 +16,15 @@ describe('MeterProtocolModule', () => {
   });
   afterAll(() => meter.stop());
 
-  async function boot(env: Record<string, unknown>) {
+  async function boot(env: Partial<WorkerEnv>) {
+    @Global()
+    @Module({
+      providers: [{ provide: WorkerEnv, useValue: Object.assign(new WorkerEnv(), env) }],
+      exports: [WorkerEnv],
+    })
+    class Settings {}
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => env] }),
-        MeterProtocolModule.forRoot(),
-      ],
+      imports: [Settings, MeterProtocolModule.forRoot()],
     }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
     await app.init();
@@ -29,8 +33,8 @@ describe('MeterProtocolModule', () => {
 
   it.each([
     [{}, 'undici'],
-    [{ METER_HTTP_CLIENT: 'undici' }, 'undici'],
-    [{ METER_HTTP_CLIENT: 'axios' }, 'axios'],
+    [{ METER_HTTP_CLIENT: 'undici' as const }, 'undici'],
+    [{ METER_HTTP_CLIENT: 'axios' as const }, 'axios'],
   ])(
     'METER_HTTP_CLIENT %j gives the %s transport, configured and closed on shutdown',
     async (extra, kind) => {

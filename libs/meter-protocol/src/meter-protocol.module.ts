@@ -1,12 +1,11 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { WorkerEnv } from '@app/config';
 import { createMeterTransport } from './create-meter-transport';
-import { METER_TRANSPORT, type MeterTransport, type MeterTransportKind } from './types';
+import { METER_TRANSPORT, type MeterTransport } from './types';
 
-const DEFAULT_TIMEOUT_MS = 10000;
-const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
-const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10';
+/** Room for on-demand commands beside scheduled polls on one address. */
+const COMMAND_EXCHANGES = 50;
 
 /** Closes the transport's pooled connections after in-flight work has drained (last shutdown phase). */
 @Injectable()
@@ -19,8 +18,13 @@ class MeterTransportCloser implements OnApplicationShutdown {
 }
 
 /**
- * Provides METER_TRANSPORT from config: METER_HTTP_CLIENT ('undici' default | 'axios'),
- * METER_TIMEOUT_MS, METER_RESPONSE_MAX_BYTES, METER_ALLOWED_NETWORKS. Needs a global ConfigModule.
+ * Provides METER_TRANSPORT from the worker's settings: METER_HTTP_CLIENT, METER_TIMEOUT_MS,
+ * METER_RESPONSE_MAX_BYTES, METER_ALLOWED_NETWORKS. Needs WorkerEnv (AppConfigModule.forApp(WorkerEnv)).
+ *
+ * Connections per meter address: as many as the worker may have exchanges in flight (scheduled polls and
+ * commands), because a gateway serving many meters behind one address must not be capped below that:
+ * with a small pool, a few silent meters behind a gateway would hold every connection for a whole
+ * deadline and blind all the others.
  */
 @Module({})
 export class MeterProtocolModule {
@@ -32,16 +36,15 @@ export class MeterProtocolModule {
       providers: [
         {
           provide: METER_TRANSPORT,
-          inject: [ConfigService, HttpService],
-          useFactory: (config: ConfigService, http: HttpService): MeterTransport =>
+          inject: [WorkerEnv, HttpService],
+          useFactory: (env: WorkerEnv, http: HttpService): MeterTransport =>
             createMeterTransport(
-              config.get<MeterTransportKind>('METER_HTTP_CLIENT') ?? 'undici',
+              env.METER_HTTP_CLIENT,
               {
-                timeoutMs: Number(config.get('METER_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS),
-                maxResponseBytes: Number(
-                  config.get('METER_RESPONSE_MAX_BYTES') ?? DEFAULT_MAX_RESPONSE_BYTES,
-                ),
-                allowedNetworks: config.get<string>('METER_ALLOWED_NETWORKS') ?? DEFAULT_ALLOWED_NETWORKS,
+                timeoutMs: env.METER_TIMEOUT_MS,
+                maxResponseBytes: env.METER_RESPONSE_MAX_BYTES,
+                allowedNetworks: env.METER_ALLOWED_NETWORKS,
+                connectionsPerOrigin: env.METER_MAX_CONCURRENT_POLLS + COMMAND_EXCHANGES,
               },
               http,
             ),

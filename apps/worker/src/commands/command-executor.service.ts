@@ -8,7 +8,9 @@ import type {
 import { isMeterCommunicationError, METER_TRANSPORT, type MeterTransport } from '@app/meter-protocol';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MeterBusyError, MeterLockService } from '../polling/meter-lock.service';
-import { DEFAULT_METER_PORT, MeterPollService } from '../polling/meter-poll.service';
+import { DEFAULT_METER_PORT } from '../polling/meter-reader';
+import { OnDemandReadService } from '../polling/on-demand-read.service';
+import { PollingRepository } from '../polling/polling.repository';
 import { CommandAuditRepository } from './command-audit.repository';
 
 /** Failure kinds of commands that never reached the meter (besides the transport's MeterFailureKind). */
@@ -31,7 +33,8 @@ export class CommandExecutor {
   private readonly logger = new Logger(CommandExecutor.name);
 
   constructor(
-    private readonly polls: MeterPollService,
+    private readonly reads: OnDemandReadService,
+    private readonly meters: PollingRepository,
     private readonly locks: MeterLockService,
     @Inject(METER_TRANSPORT) private readonly transport: MeterTransport,
     private readonly audit: CommandAuditRepository,
@@ -47,19 +50,7 @@ export class CommandExecutor {
         meter.id,
         async () => {
           if (isPast(payload.notAfter)) return this.unsentRead(payload, expired(), meter.meterNumber);
-          const [outcome] = await this.polls.pollMeters([meter], 'on-demand', payload.obisCodes);
-          const { meterId, meterNumber, communicationStatus, readings, responseTime, readAt } = outcome;
-          const read: ReadCommandResult = {
-            meterId,
-            meterNumber,
-            communicationStatus,
-            readings,
-            responseTime,
-            readAt,
-          };
-          if (outcome.error) read.error = outcome.error;
-          if (outcome.failureKind) read.failureKind = outcome.failureKind;
-          return read;
+          return this.reads.read(meter, payload.obisCodes);
         },
         { waitMs },
       );
@@ -164,7 +155,7 @@ export class CommandExecutor {
     notAfter: number | undefined,
   ): Promise<{ meter: PolledMeter; waitMs: number } | { failure: { error: string; failureKind: string } }> {
     if (isPast(notAfter)) return { failure: expired() };
-    const meter = await this.polls.findMeter(meterId);
+    const meter = await this.meters.findPolledMeter(meterId);
     if (!meter)
       return { failure: { error: 'meter not found (deleted)', failureKind: COMMAND_FAILURE.NOT_FOUND } };
     return { meter, waitMs: notAfter === undefined ? 0 : Math.max(0, notAfter - Date.now()) };

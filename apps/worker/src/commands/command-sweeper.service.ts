@@ -1,5 +1,5 @@
+import { CommonEnv } from '@app/config';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { CommandAuditRepository } from './command-audit.repository';
 
 const SWEEP_EVERY_MS = 60_000;
@@ -17,9 +17,9 @@ export class CommandSweeper implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly audit: CommandAuditRepository,
-    config: ConfigService,
+    env: CommonEnv,
   ) {
-    this.abandonedAfterMs = 2 * Number(config.get('METER_TIMEOUT_MS') ?? 10000) + 60_000;
+    this.abandonedAfterMs = 2 * env.METER_TIMEOUT_MS + 60_000;
   }
 
   onModuleInit(): void {

@@ -1,12 +1,15 @@
+import { CommonEnv } from '@app/config';
 import { pollingKeys } from '@app/contracts';
-import { Inject, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
+import { Mutex } from 'redis-semaphore';
 import { POLLING_REDIS } from './polling-redis.provider';
 
-/** Deletes the lock only while it still holds our token (a lock that expired and was retaken is not ours). */
-const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/**
+ * Lifetime of a meter lock in Redis. The holder extends it every 80 % of this while it works, so it only
+ * matters when a process dies holding the lock: the meter is free again after at most this.
+ */
+export const METER_LOCK_TTL_MS = 6000;
 const RETRY_EVERY_MS = 20;
 
 export class MeterBusyError extends Error {
@@ -19,58 +22,84 @@ export class MeterBusyError extends Error {
   }
 }
 
-export interface MeterLockOptions {
-  /** How long to wait for the lock before MeterBusyError. 0 = try once. Default 0. */
-  waitMs?: number;
-  /** Lock lifetime, a safety net if this process dies holding it. Default 2 × METER_TIMEOUT_MS + 5 s. */
-  ttlMs?: number;
+/** A meter lock this process holds; release() is safe to call more than once and never throws. */
+export interface HeldMeterLock {
+  release(): Promise<void>;
+}
+
+type LockClient = ConstructorParameters<typeof Mutex>[0];
+
+/**
+ * The Redis client redis-semaphore gets. Its refresh runs in a timer with no error handling, so a Redis
+ * error there would be an unhandled rejection (fatal in Node 20). Script calls that fail for any reason
+ * but a missing script (which the library handles itself) answer 0 instead: for a refresh that is "lock
+ * lost" (reported through onLockLost), for a release "nothing to release" (the lock then expires by its
+ * TTL). Acquiring uses SET NX, whose errors still reach the caller.
+ */
+export function lockClient(redis: Redis): LockClient {
+  const zeroOnError = (err: unknown): number => {
+    if (err instanceof Error && err.message.includes('NOSCRIPT')) throw err;
+    return 0;
+  };
+  return {
+    get: redis.get.bind(redis),
+    set: redis.set.bind(redis),
+    zrem: redis.zrem.bind(redis),
+    eval: (...args: unknown[]) =>
+      (redis.eval as (...a: unknown[]) => Promise<unknown>)(...args).catch(zeroOnError),
+    evalsha: (...args: unknown[]) =>
+      (redis.evalsha as (...a: unknown[]) => Promise<unknown>)(...args).catch(zeroOnError),
+  } as unknown as LockClient;
 }
 
 /**
- * Per-meter mutual exclusion across all worker processes (Redis SET NX PX + token-checked release), so a
- * scheduled poll and an on-demand command never talk to the same meter at the same time.
- * Scheduled polls try once and skip a busy meter; commands wait (`withMeterLock(..., { waitMs })`).
+ * Per-meter mutual exclusion across all worker processes (redis-semaphore's Mutex: SET NX PX, extended
+ * while held, token-checked release), so a scheduled poll and an on-demand command never talk to the
+ * same meter at the same time. Scheduled polls try once and skip a busy meter; commands wait.
  */
 @Injectable()
 export class MeterLockService {
+  private readonly logger = new Logger(MeterLockService.name);
   private readonly keys: ReturnType<typeof pollingKeys>;
-  private readonly defaultTtlMs: number;
-  private readonly tokenPrefix = `${process.pid}-${randomBytes(4).toString('hex')}-`;
-  private tokenSeq = 0;
+  private readonly client: LockClient;
 
-  constructor(
-    @Inject(POLLING_REDIS) private readonly redis: Redis,
-    config: ConfigService,
-  ) {
-    this.keys = pollingKeys(config.get<string>('QUEUE_PREFIX') ?? 'hes');
-    this.defaultTtlMs = 2 * Number(config.get('METER_TIMEOUT_MS') ?? 10000) + 5000;
+  constructor(@Inject(POLLING_REDIS) redis: Redis, env: CommonEnv) {
+    this.keys = pollingKeys(env.QUEUE_PREFIX);
+    this.client = lockClient(redis);
   }
 
   /** Runs `fn` holding the meter's lock; throws MeterBusyError when it cannot be had within waitMs. */
-  async withMeterLock<T>(meterId: string, fn: () => Promise<T>, options: MeterLockOptions = {}): Promise<T> {
+  async withMeterLock<T>(
+    meterId: string,
+    fn: () => Promise<T>,
+    options: { waitMs?: number } = {},
+  ): Promise<T> {
     const waitMs = options.waitMs ?? 0;
     const started = Date.now();
-    let token = await this.tryAcquire(meterId, options.ttlMs);
-    while (!token && Date.now() - started < waitMs) {
-      await new Promise((r) => setTimeout(r, Math.min(RETRY_EVERY_MS, waitMs)));
-      token = await this.tryAcquire(meterId, options.ttlMs);
-    }
-    if (!token) throw new MeterBusyError(meterId, Date.now() - started);
+    const lock = await this.acquire(meterId, waitMs);
+    if (!lock) throw new MeterBusyError(meterId, Date.now() - started);
     try {
       return await fn();
     } finally {
-      await this.release(meterId, token);
+      await lock.release();
     }
   }
 
-  /** One attempt; the token to release with, or null when someone else holds the meter. */
-  async tryAcquire(meterId: string, ttlMs = this.defaultTtlMs): Promise<string | null> {
-    const token = `${this.tokenPrefix}${++this.tokenSeq}`;
-    const ok = await this.redis.set(this.keys.meterLock(meterId), token, 'PX', ttlMs, 'NX');
-    return ok === 'OK' ? token : null;
+  /** One attempt; the held lock, or null when someone else holds the meter. Redis errors are thrown. */
+  tryAcquire(meterId: string): Promise<HeldMeterLock | null> {
+    return this.acquire(meterId, 0);
   }
 
-  async release(meterId: string, token: string): Promise<void> {
-    await this.redis.eval(RELEASE_SCRIPT, 1, this.keys.meterLock(meterId), token).catch(() => undefined);
+  private async acquire(meterId: string, waitMs: number): Promise<HeldMeterLock | null> {
+    const mutex = new Mutex(this.client, this.keys.meterLock(meterId), {
+      lockTimeout: METER_LOCK_TTL_MS,
+      acquireTimeout: Math.max(waitMs, 1000),
+      acquireAttemptsLimit: waitMs > 0 ? Number.POSITIVE_INFINITY : 1,
+      retryInterval: RETRY_EVERY_MS,
+      onLockLost: (err) =>
+        this.logger.warn(`meter ${meterId}: ${err.message} (Redis unreachable while held)`),
+    });
+    if (!(await mutex.tryAcquire())) return null;
+    return { release: () => mutex.release().catch(() => undefined) };
   }
 }

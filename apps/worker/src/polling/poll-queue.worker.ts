@@ -1,3 +1,4 @@
+import { WorkerEnv } from '@app/config';
 import {
   batchJobId,
   bullRootOptions,
@@ -12,28 +13,34 @@ import {
   tickTimeFromJobId,
 } from '@app/contracts';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Job, Queue, Worker } from 'bullmq';
-import { MeterPollService } from './meter-poll.service';
 import { PartitionMaintenanceService } from './partition-maintenance.service';
 import { PollingRepository } from './polling.repository';
+import { ReadStore } from './read-store';
+import { BatchResult, ScheduledPollService } from './scheduled-poll.service';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 
 /**
- * BATCH jobs mostly wait on meters, and the real cap is the worker-wide limit on reads in flight, so
- * enough batches run at once to keep that limit busy even while some of them wait on dead meters.
+ * BATCH jobs mostly wait on meters (a batch lasts as long as its slowest meter, up to one deadline), so
+ * enough of them run at once to keep the worker-wide exchange cap busy: batches/s × deadline of them.
  */
 export function pollWorkerConcurrency(maxConcurrentPolls: number): number {
-  return Math.min(100, Math.max(4, Math.ceil(maxConcurrentPolls / 10)));
+  return Math.min(500, Math.max(4, Math.ceil(maxConcurrentPolls / 10)));
 }
 
 /**
- * A tick or batch that starts more than half an interval late is dropped: the slot's next tick covers its
- * meters, and running it would read them twice within a short time (and let a backlog grow unbounded).
+ * Share of the interval after its tick within which a tick or batch still runs. Later, the slot's next
+ * tick is near and covers its meters; running it would read them twice within a short time (and let a
+ * backlog grow unbounded). Wide enough for a batch taken over from a dead worker (≤ 1.5 × the job lock).
  */
+export const STALE_AFTER_SHARE = 0.75;
+
 export function isStale(tickAt: number, intervalMs: number, nowMs: number): boolean {
-  return nowMs > tickAt + intervalMs / 2;
+  return nowMs > tickAt + intervalMs * STALE_AFTER_SHARE;
 }
+
+/** A batch whose claim could not be made (PostgreSQL unavailable) is tried again, quickly. */
+const BATCH_ATTEMPTS = { attempts: 6, backoff: { type: 'exponential', delay: 250 } } as const;
 
 export interface TickResult {
   meters: number;
@@ -41,23 +48,22 @@ export interface TickResult {
   stale?: boolean;
 }
 
-export interface BatchResult {
+export interface BatchJobResult extends BatchResult {
   claimed: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
   stale?: boolean;
 }
 
 /**
  * The worker's processor for QUEUES.POLL:
  * - TICK (one per slot per interval, from the api's job schedulers): selects the slot's due meters and
- *   fans them out as BATCH jobs (`addBulk`, POLL_BATCH_SIZE each, jobId batch-<slot>-<tickAt>-<n> so a
+ *   fans them out as BATCH jobs (`addBulk`, POLL_BATCH_SIZE each, jobId from slot + tick + chunk so a
  *   repeated tick adds nothing);
- * - BATCH: claims its meters for the tick in PostgreSQL (so no meter is polled twice in an interval,
- *   whichever worker runs what), reads and stores them through MeterPollService;
+ * - BATCH: claims its meters for the tick in PostgreSQL, reads and stores them (ScheduledPollService). A
+ *   batch run again (retried, or taken over by BullMQ's stalled-job check after its worker died) claims
+ *   again the meters that have no stored record for the tick; the database refuses a second record.
  * - MAINTENANCE: daily partitions and retention (also run once at start-up).
- * On shutdown, in-flight batches finish before the database pool closes.
+ * On SIGTERM no new job is taken, in-flight batches finish and their reads are stored (or, when
+ * PostgreSQL stays away past the grace period, counted as lost and the batch handed back to the queue).
  */
 @Injectable()
 export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -67,16 +73,14 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
   private worker?: Worker;
 
   constructor(
-    private readonly config: ConfigService,
+    private readonly env: WorkerEnv,
     private readonly repository: PollingRepository,
-    private readonly polls: MeterPollService,
+    private readonly polls: ScheduledPollService,
+    private readonly store: ReadStore,
     private readonly maintenance: PartitionMaintenanceService,
     private readonly heartbeat: WorkerHeartbeatService,
   ) {
-    this.root = bullRootOptions(
-      config.getOrThrow<string>('REDIS_URL'),
-      config.get<string>('QUEUE_PREFIX') ?? 'hes',
-    );
+    this.root = bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX);
     this.queue = new Queue(QUEUES.POLL, this.root);
     this.queue.on('error', (err) => this.logger.warn(`poll queue: ${err.message}`));
   }
@@ -86,13 +90,12 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
       .run()
       .catch((err: Error) => this.logger.error(`partition maintenance: ${err.message}`));
     await this.heartbeat.start();
-    const timeoutMs = Number(this.config.get('METER_TIMEOUT_MS') ?? 10000);
     this.worker = new Worker(QUEUES.POLL, (job) => this.process(job), {
       ...this.root,
       concurrency: pollWorkerConcurrency(this.polls.maxConcurrentPolls),
-      // A batch lasts about one meter deadline; the lock must outlive it with a wide margin.
-      lockDuration: Math.max(30_000, 2 * timeoutMs + 10_000),
-      maxStalledCount: 1,
+      lockDuration: this.env.POLL_JOB_LOCK_MS,
+      stalledInterval: Math.ceil(this.env.POLL_JOB_LOCK_MS / 2),
+      maxStalledCount: 2,
     });
     this.worker.on('error', (err) => this.logger.warn(`poll worker: ${err.message}`));
     this.worker.on('failed', (job, err) =>
@@ -101,7 +104,11 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    const deadline = Date.now() + this.env.SHUTDOWN_GRACE_MS - 2000;
+    // Batches waiting on their store give up at the deadline instead of holding the shutdown.
+    const drained = this.store.drain(deadline);
     await this.worker?.close();
+    await drained;
     await this.heartbeat.stop();
     await this.queue.close();
   }
@@ -131,26 +138,25 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
         batches.map((meterIds, i) => ({
           name: POLL_JOBS.BATCH,
           data: { slot, tickAt, intervalMs, meterIds } satisfies PollBatchPayload,
-          opts: { jobId: batchJobId(slot, tickAt, i), ...JOB_RETENTION },
+          opts: { jobId: batchJobId(slot, tickAt, i), ...JOB_RETENTION, ...BATCH_ATTEMPTS },
         })),
       );
     }
     return { meters: ids.length, batches: batches.length };
   }
 
-  private async batch(job: Job<PollBatchPayload>): Promise<BatchResult> {
+  private async batch(job: Job<PollBatchPayload>): Promise<BatchJobResult> {
     const { tickAt, intervalMs, meterIds } = job.data;
+    const none = { succeeded: 0, failed: 0, duplicates: 0, lost: 0 };
     if (isStale(tickAt, intervalMs, Date.now())) {
-      return { claimed: 0, succeeded: 0, failed: 0, skipped: meterIds.length, stale: true };
+      return { claimed: 0, ...none, skipped: meterIds.length, stale: true };
     }
     const meters = await this.repository.claimForTick(meterIds, new Date(tickAt), intervalMs);
-    const outcomes = await this.polls.pollMeters(meters, 'scheduled');
-    const result: BatchResult = { claimed: meters.length, succeeded: 0, failed: 0, skipped: 0 };
-    for (const o of outcomes) {
-      if (o.skipped) result.skipped++;
-      else if (o.communicationStatus === 'failed') result.failed++;
-      else result.succeeded++;
+    const result = await this.polls.pollBatch(meters, { tickAt, intervalMs });
+    if (result.lost > 0) {
+      // Hand the batch back: another worker re-reads the meters that have no record for the tick.
+      throw new Error(`${result.lost} read(s) of this batch could not be stored`);
     }
-    return result;
+    return { claimed: meters.length, ...result };
   }
 }

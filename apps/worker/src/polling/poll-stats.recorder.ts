@@ -5,8 +5,8 @@ import {
   pollingKeys,
   responseTimeBucket,
 } from '@app/contracts';
+import { CommonEnv } from '@app/config';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import { POLLING_REDIS } from './polling-redis.provider';
 
@@ -26,21 +26,16 @@ export interface StoredScheduledRead {
 export class PollStatsRecorder {
   private readonly logger = new Logger(PollStatsRecorder.name);
   private readonly keys: ReturnType<typeof pollingKeys>;
-  private readonly intervalMs: number;
-  private readonly ttlMs: number;
-  /** Reads in flight to meters from this process (scheduled and on-demand): the heartbeat's activePolls. */
-  activePolls = 0;
 
   constructor(
     @Inject(POLLING_REDIS) private readonly redis: Redis,
-    config: ConfigService,
+    env: CommonEnv,
   ) {
-    this.keys = pollingKeys(config.get<string>('QUEUE_PREFIX') ?? 'hes');
-    this.intervalMs = Number(config.get('METER_POLLING_INTERVAL') ?? 60000);
-    this.ttlMs = intervalStatsTtlMs(this.intervalMs);
+    this.keys = pollingKeys(env.QUEUE_PREFIX);
   }
 
-  async recordScheduledReads(reads: readonly StoredScheduledRead[]): Promise<void> {
+  /** Counts stored scheduled reads of ticks scheduled with `intervalMs` (the fleet-wide interval). */
+  async recordScheduledReads(reads: readonly StoredScheduledRead[], intervalMs: number): Promise<void> {
     if (reads.length === 0) return;
     const perKey = new Map<string, Map<string, number>>();
     const add = (key: string, field: string, n = 1) => {
@@ -49,10 +44,7 @@ export class PollStatsRecorder {
       fields.set(field, (fields.get(field) ?? 0) + n);
     };
     for (const r of reads) {
-      const key = this.keys.intervalStats(
-        this.intervalMs,
-        intervalIndex(r.readAt.getTime(), this.intervalMs),
-      );
+      const key = this.keys.intervalStats(intervalMs, intervalIndex(r.readAt.getTime(), intervalMs));
       add(key, INTERVAL_STATS_FIELDS.POLLED);
       add(key, r.ok ? INTERVAL_STATS_FIELDS.SUCCEEDED : INTERVAL_STATS_FIELDS.FAILED);
       add(key, `${INTERVAL_STATS_FIELDS.HISTOGRAM_PREFIX}${responseTimeBucket(r.responseTimeMs)}`);
@@ -60,7 +52,7 @@ export class PollStatsRecorder {
     const tx = this.redis.multi();
     for (const [key, fields] of perKey) {
       for (const [field, n] of fields) tx.hincrby(key, field, n);
-      tx.pexpire(key, this.ttlMs);
+      tx.pexpire(key, intervalStatsTtlMs(intervalMs));
     }
     // Statistics must never fail a batch whose reads are already stored.
     await tx.exec().catch((err: Error) => this.logger.warn(`interval stats not recorded: ${err.message}`));

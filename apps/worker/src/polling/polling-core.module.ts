@@ -1,13 +1,17 @@
 import { Module } from '@nestjs/common';
 import { MeterLockService } from './meter-lock.service';
-import { MeterPollService } from './meter-poll.service';
+import { MeterReader } from './meter-reader';
+import { OnDemandReadService } from './on-demand-read.service';
 import { PollStatsRecorder } from './poll-stats.recorder';
 import { PollingRedisCloser, pollingRedisProvider, POLLING_REDIS } from './polling-redis.provider';
 import { PollingRepository } from './polling.repository';
+import { ReadEvents } from './read-events';
+import { ReadStore } from './read-store';
+import { ScheduledPollService } from './scheduled-poll.service';
 
 /**
- * Reading-and-storing meters and the per-meter lock, shared by scheduled polling (PollingModule) and the
- * command processor. Needs the global config, DatabaseModule, MeterProtocolModule.forRoot() and
+ * Reading meters and storing reads, and the per-meter lock, shared by scheduled polling (PollingModule)
+ * and the command processor. Needs the global config, DatabaseModule, MeterProtocolModule.forRoot() and
  * RealtimePublisherModule.forRoot().
  */
 @Module({
@@ -17,8 +21,21 @@ import { PollingRepository } from './polling.repository';
     PollingRepository,
     PollStatsRecorder,
     MeterLockService,
-    MeterPollService,
+    MeterReader,
+    ReadStore,
+    ReadEvents,
+    ScheduledPollService,
+    OnDemandReadService,
   ],
-  exports: [MeterPollService, MeterLockService, PollStatsRecorder, POLLING_REDIS],
+  exports: [
+    PollingRepository,
+    ScheduledPollService,
+    OnDemandReadService,
+    MeterReader,
+    ReadStore,
+    MeterLockService,
+    PollStatsRecorder,
+    POLLING_REDIS,
+  ],
 })
 export class PollingCoreModule {}

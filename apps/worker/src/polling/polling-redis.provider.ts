@@ -1,5 +1,5 @@
-import { Inject, Injectable, OnApplicationShutdown, Provider } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { CommonEnv } from '@app/config';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Provider } from '@nestjs/common';
 import Redis from 'ioredis';
 
 /** The polling subsystem's own Redis connection (locks, heartbeats, interval stats); not BullMQ's. */
@@ -7,14 +7,28 @@ export const POLLING_REDIS = Symbol('POLLING_REDIS');
 
 export const pollingRedisProvider: Provider = {
   provide: POLLING_REDIS,
-  inject: [ConfigService],
-  useFactory: (config: ConfigService) =>
-    new Redis(config.getOrThrow<string>('REDIS_URL'), {
+  inject: [CommonEnv],
+  useFactory: (env: CommonEnv) => {
+    const logger = new Logger('PollingRedis');
+    const redis = new Redis(env.REDIS_URL, {
       connectionName: `hes-polling-${process.pid}`,
       // Per-meter lock commands issued in the same tick travel in one round trip.
       enableAutoPipelining: true,
+      // While Redis is away a lock or stats command fails after a few tries instead of waiting.
       maxRetriesPerRequest: 3,
-    }),
+    });
+    // ioredis reconnects by itself; one line per outage, not one per retry.
+    let down = false;
+    redis.on('error', (err: Error) => {
+      if (!down) logger.warn(`Redis unavailable (${err.message}); reconnecting`);
+      down = true;
+    });
+    redis.on('ready', () => {
+      if (down) logger.log('Redis connection restored');
+      down = false;
+    });
+    return redis;
+  },
 };
 
 /** Closes the connection in the last shutdown phase, after the BullMQ workers have drained. */

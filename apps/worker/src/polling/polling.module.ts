@@ -2,12 +2,11 @@ import { Module } from '@nestjs/common';
 import { PartitionMaintenanceService } from './partition-maintenance.service';
 import { PollQueueWorker } from './poll-queue.worker';
 import { PollingCoreModule } from './polling-core.module';
-import { PollingRepository } from './polling.repository';
 import { WorkerHeartbeatService } from './worker-heartbeat.service';
 
 /** Scheduled polling in the worker: the QUEUES.POLL processor, partition housekeeping, heartbeat. */
 @Module({
   imports: [PollingCoreModule],
-  providers: [PollingRepository, PartitionMaintenanceService, WorkerHeartbeatService, PollQueueWorker],
+  providers: [PartitionMaintenanceService, WorkerHeartbeatService, PollQueueWorker],
 })
 export class PollingModule {}

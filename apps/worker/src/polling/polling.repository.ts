@@ -7,6 +7,9 @@ import { Pool } from 'pg';
 export interface ReadToStore {
   meterId: string;
   readAt: Date;
+  readingType: ReadingType;
+  /** Scheduled reads: the tick they answer (at most one record per meter and tick); null otherwise. */
+  tickAt: Date | null;
   communicationStatus: CommunicationStatus;
   responseTimeMs: number;
   error: string | null;
@@ -14,9 +17,16 @@ export interface ReadToStore {
   values: EncodedReadValues | null;
 }
 
-/** How a stored read changed its meter (one per meter whose row was updated). */
+/** What storing one read did, in the order of the reads given to storeReads. */
+export interface StoredRead {
+  /** False when the database already had this read (same meter and start, or same meter and tick). */
+  stored: boolean;
+  /** The meter after the read; absent when the meter row was left alone (deleted, or nothing stored). */
+  meter?: MeterStateAfterRead;
+}
+
+/** How a stored read left its meter. */
 export interface MeterStateAfterRead {
-  meterId: string;
   meterNumber: string;
   areaId: string;
   previousStatus: MeterStatus;
@@ -28,11 +38,14 @@ export interface MeterStateAfterRead {
 export interface StatusRules {
   /** METER_OFFLINE_AFTER_FAILURES */
   offlineAfterFailures: number;
-  /** METER_POLLING_INTERVAL: the first backoff step. */
-  intervalMs: number;
   /** METER_OFFLINE_BACKOFF_MAX_MS (never below the interval). */
   backoffMaxMs: number;
+  /** The first backoff step when the fleet-wide interval cannot be read from `settings`. */
+  fallbackIntervalMs: number;
 }
+
+/** The `settings` key of the fleet-wide polling interval in force (written by the api). */
+export const POLLING_INTERVAL_SETTING = 'polling.intervalMs';
 
 /** Conditions of the polling set: pollable status, not deleted, has an address. */
 const POLLABLE = `deleted_at IS NULL AND status IN ('online', 'offline') AND ip_address IS NOT NULL`;
@@ -41,31 +54,45 @@ const POLLED_METER_COLUMNS = `id, meter_number AS "meterNumber", ip_address AS "
   obis_codes AS "obisCodes", area_id AS "areaId", status, consecutive_failures AS "consecutiveFailures"`;
 
 /**
- * Stores a batch of reads in one statement (one round trip, atomic): the read records, the current
- * readings, the meters' status/backoff/lastSeen (computed from the row's own counters, so concurrent
- * on-demand reads are accounted for), and a meter_events row per status change. Lifecycle states set
- * by operators (active/warehouse/faulty) are never overwritten; deleted meters are left alone.
+ * Stores reads in one statement (one round trip, atomic):
+ * - the read records; a read the database already has (same meter and start instant, or a second record
+ *   for a meter and tick) is skipped by the unique indexes, so a retried store never stores twice;
+ * - the current readings;
+ * - the meters' status/backoff/lastSeen, with the PREVIOUS status read under the row lock (FOR UPDATE, in
+ *   id order so concurrent stores cannot deadlock each other), from the row's own counters. A meter an
+ *   operator changed after the read started (updated_at later than read_at) keeps the operator's status
+ *   and backoff; lifecycle states (active/warehouse/faulty) are never overwritten; deleted meters are left
+ *   alone. The backoff of an offline meter has jitter (half fixed, half random) so that meters that
+ *   went dark together do not all come back on the same tick;
+ * - a meter_events row per real status change.
+ * Returns one row per input read (ord = its 1-based position).
  */
 const STORE_READS_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::int[], $7::json[],
-                       $8::json[])
-    AS t(meter_id, read_at, communication_status, response_time_ms, error, layout_id, raw, qualities)
+  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::reading_type[], $4::timestamptz[], $5::text[],
+                       $6::int[], $7::text[], $8::int[], $9::json[], $10::json[])
+    WITH ORDINALITY AS t(meter_id, read_at, reading_type, tick_at, communication_status, response_time_ms, error,
+                         layout_id, raw, qualities, ord)
 ),
 ins AS (
-  INSERT INTO meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, error,
+  INSERT INTO meter_reads (meter_id, read_at, reading_type, tick_at, communication_status, response_time_ms, error,
                            layout_id, raw, qualities)
-  SELECT meter_id, read_at, $9::reading_type, communication_status::communication_status, response_time_ms, error,
-         layout_id, raw, qualities
+  SELECT meter_id, read_at, reading_type, tick_at, communication_status::communication_status, response_time_ms,
+         error, layout_id, raw, qualities
   FROM input
+  ON CONFLICT DO NOTHING
+  RETURNING meter_id, read_at
+),
+stored AS (
+  SELECT i.* FROM input i JOIN ins USING (meter_id, read_at)
 ),
 cur AS (
   INSERT INTO meter_current_readings (meter_id, read_at, reading_type, communication_status, response_time_ms,
                                       layout_id, raw, qualities)
-  SELECT DISTINCT ON (meter_id) meter_id, read_at, $9::reading_type, communication_status::communication_status,
+  SELECT DISTINCT ON (meter_id) meter_id, read_at, reading_type, communication_status::communication_status,
          response_time_ms, layout_id, raw, qualities
-  FROM input
-  WHERE communication_status <> 'failed' AND EXISTS (SELECT 1 FROM meters m WHERE m.id = input.meter_id)
+  FROM stored
+  WHERE communication_status <> 'failed' AND EXISTS (SELECT 1 FROM meters m WHERE m.id = stored.meter_id)
   ORDER BY meter_id, read_at DESC
   ON CONFLICT (meter_id) DO UPDATE SET
     read_at = excluded.read_at,
@@ -79,35 +106,58 @@ cur AS (
 ),
 outcome AS (
   SELECT DISTINCT ON (meter_id) meter_id, read_at, error, communication_status <> 'failed' AS ok
-  FROM input ORDER BY meter_id, read_at DESC
+  FROM stored ORDER BY meter_id, read_at DESC
+),
+locked AS (
+  SELECT m.id, m.status AS previous_status, m.updated_at > o.read_at AS reconfigured
+  FROM meters m JOIN outcome o ON o.meter_id = m.id
+  WHERE m.deleted_at IS NULL
+  ORDER BY m.id
+  FOR UPDATE OF m
+),
+step AS (
+  SELECT COALESCE((SELECT (value #>> '{}')::float8 FROM settings WHERE key = '${POLLING_INTERVAL_SETTING}'),
+                  $13::float8) AS ms
 ),
 upd AS (
   UPDATE meters m SET
-    consecutive_failures = CASE WHEN o.ok THEN 0 ELSE m.consecutive_failures + 1 END,
+    consecutive_failures = CASE WHEN l.reconfigured THEN m.consecutive_failures
+                                WHEN o.ok THEN 0 ELSE m.consecutive_failures + 1 END,
     status = CASE
-      WHEN m.status NOT IN ('online', 'offline') THEN m.status
+      WHEN l.reconfigured OR m.status NOT IN ('online', 'offline') THEN m.status
       WHEN o.ok THEN 'online'::meter_status
-      WHEN m.consecutive_failures + 1 >= $10 THEN 'offline'::meter_status
+      WHEN m.consecutive_failures + 1 >= $11 THEN 'offline'::meter_status
       ELSE m.status END,
     next_poll_at = CASE
-      WHEN o.ok OR m.consecutive_failures + 1 < $10 OR m.status NOT IN ('online', 'offline') THEN NULL
-      ELSE o.read_at + LEAST($11::float8 * power(2, LEAST(m.consecutive_failures + 1 - $10, 40)), $12::float8)
+      WHEN l.reconfigured THEN m.next_poll_at
+      WHEN o.ok OR m.consecutive_failures + 1 < $11 OR m.status NOT IN ('online', 'offline') THEN NULL
+      ELSE o.read_at + LEAST(step.ms * power(2, LEAST(m.consecutive_failures + 1 - $11, 40)),
+                             GREATEST($12::float8, step.ms)) * (0.5 + random() / 2)
            * interval '1 millisecond' END,
     last_seen = CASE WHEN o.ok THEN GREATEST(m.last_seen, o.read_at) ELSE m.last_seen END,
-    last_error = CASE WHEN o.ok THEN NULL ELSE o.error END
-  FROM outcome o, meters old
-  WHERE m.id = o.meter_id AND old.id = m.id AND m.deleted_at IS NULL
-  RETURNING m.id, m.meter_number, m.area_id, old.status AS previous_status, m.status, m.last_seen, o.error
+    last_error = CASE WHEN l.reconfigured THEN m.last_error WHEN o.ok THEN NULL ELSE o.error END
+  FROM outcome o, locked l, step
+  WHERE m.id = o.meter_id AND l.id = m.id
+  RETURNING m.id, m.meter_number, m.area_id, l.previous_status, m.status, m.last_seen, o.error
 ),
 ev AS (
   INSERT INTO meter_events (meter_id, event_type, previous_status, status, reason)
   SELECT id, 'status-change', previous_status, status, COALESCE(error, 'meter answered')
   FROM upd WHERE previous_status IS DISTINCT FROM status
 )
-SELECT id AS "meterId", meter_number AS "meterNumber", area_id AS "areaId", previous_status AS "previousStatus",
-       status, last_seen AS "lastSeen", error AS reason
-FROM upd`;
+SELECT i.ord::int AS ord, s.meter_id IS NOT NULL AS stored, u.meter_number AS "meterNumber", u.area_id AS "areaId",
+       u.previous_status AS "previousStatus", u.status, u.last_seen AS "lastSeen", u.error AS reason
+FROM input i
+LEFT JOIN stored s ON s.ord = i.ord
+LEFT JOIN upd u ON u.id = i.meter_id AND s.ord IS NOT NULL
+ORDER BY i.ord`;
 
+interface StoreRow extends Partial<MeterStateAfterRead> {
+  ord: number;
+  stored: boolean;
+}
+
+/** SQL of the poll path: which meters are due, claiming them for a tick, storing reads. */
 @Injectable()
 export class PollingRepository {
   /** Layout ids by fingerprint: after the first reads, storing a batch is still one statement. */
@@ -136,16 +186,21 @@ export class PollingRepository {
   }
 
   /**
-   * Claims meters for the tick at `tickAt` (last_poll_at := tickAt) and returns them. A meter already
-   * claimed for this interval (a repeated or retried batch, another worker) is not returned, which is
-   * what makes "at most one scheduled poll per meter per interval" hold whatever BullMQ does.
+   * Claims meters for the tick at `tickAt` (last_poll_at := tickAt) and returns them: meters not claimed
+   * for this interval yet, and meters claimed for this very tick that have no stored record for it (the
+   * batch is being run again: retried after an error, or taken over from a worker that died). A meter
+   * claimed by another tick of this interval is not returned, so duplicate ticks read nothing twice.
    */
   async claimForTick(meterIds: readonly string[], tickAt: Date, intervalMs: number): Promise<PolledMeter[]> {
     if (meterIds.length === 0) return [];
     const { rows } = await this.pool.query<PolledMeter>(
-      `UPDATE meters SET last_poll_at = $2
+      `UPDATE meters m SET last_poll_at = $2
        WHERE id = ANY($1::uuid[]) AND ${POLLABLE}
-         AND (last_poll_at IS NULL OR last_poll_at < $2::timestamptz - $3::float8 / 2 * interval '1 millisecond')
+         AND (last_poll_at IS NULL OR last_poll_at < $2::timestamptz - $3::float8 / 2 * interval '1 millisecond'
+              OR (last_poll_at = $2 AND NOT EXISTS (
+                    SELECT 1 FROM meter_reads r
+                    WHERE r.meter_id = m.id AND r.tick_at = $2
+                      AND r.read_at >= $2::timestamptz - $3::float8 * interval '1 millisecond')))
        RETURNING ${POLLED_METER_COLUMNS}`,
       [meterIds, tickAt, intervalMs],
     );
@@ -161,30 +216,41 @@ export class PollingRepository {
     return rows[0] ?? null;
   }
 
-  async storeReads(
-    reads: readonly ReadToStore[],
-    readingType: ReadingType,
-    rules: StatusRules,
-  ): Promise<MeterStateAfterRead[]> {
+  async storeReads(reads: readonly ReadToStore[], rules: StatusRules): Promise<StoredRead[]> {
     if (reads.length === 0) return [];
     const layoutIds = await this.layouts.resolve(
       this.pool,
       reads.map((r) => r.values),
     );
-    const { rows } = await this.pool.query<MeterStateAfterRead>(STORE_READS_SQL, [
+    const { rows } = await this.pool.query<StoreRow>(STORE_READS_SQL, [
       reads.map((r) => r.meterId),
       reads.map((r) => r.readAt),
+      reads.map((r) => r.readingType),
+      reads.map((r) => r.tickAt),
       reads.map((r) => r.communicationStatus),
       reads.map((r) => r.responseTimeMs),
       reads.map((r) => r.error),
       layoutIds,
       reads.map((r) => (r.values ? JSON.stringify(r.values.raw) : null)),
       reads.map((r) => (r.values?.qualities ? JSON.stringify(r.values.qualities) : null)),
-      readingType,
       rules.offlineAfterFailures,
-      rules.intervalMs,
-      Math.max(rules.backoffMaxMs, rules.intervalMs),
+      rules.backoffMaxMs,
+      rules.fallbackIntervalMs,
     ]);
-    return rows;
+    return rows.map((r) => ({
+      stored: r.stored,
+      ...(r.status
+        ? {
+            meter: {
+              meterNumber: r.meterNumber!,
+              areaId: r.areaId!,
+              previousStatus: r.previousStatus!,
+              status: r.status,
+              lastSeen: r.lastSeen ?? null,
+              reason: r.reason ?? null,
+            },
+          }
+        : {}),
+    }));
   }
 }

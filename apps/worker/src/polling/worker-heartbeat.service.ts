@@ -1,12 +1,12 @@
 import { pollingKeys, WORKER_HEARTBEAT_MS, WORKER_HEARTBEAT_TTL_MS, WorkerHeartbeat } from '@app/contracts';
+import { CommonEnv } from '@app/config';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { MeterPollService } from './meter-poll.service';
-import { PollStatsRecorder } from './poll-stats.recorder';
+import { MeterReader } from './meter-reader';
 import { POLLING_REDIS } from './polling-redis.provider';
+import { ScheduledPollService } from './scheduled-poll.service';
 
 /** Workers silent for longer than this are pruned from the registry set. */
 const PRUNE_AFTER_MS = 60_000;
@@ -27,11 +27,11 @@ export class WorkerHeartbeatService {
 
   constructor(
     @Inject(POLLING_REDIS) private readonly redis: Redis,
-    private readonly stats: PollStatsRecorder,
-    private readonly polls: MeterPollService,
-    private readonly config: ConfigService,
+    private readonly reader: MeterReader,
+    private readonly polls: ScheduledPollService,
+    private readonly env: CommonEnv,
   ) {
-    this.keys = pollingKeys(config.get<string>('QUEUE_PREFIX') ?? 'hes');
+    this.keys = pollingKeys(env.QUEUE_PREFIX);
   }
 
   async start(): Promise<void> {
@@ -57,10 +57,10 @@ export class WorkerHeartbeatService {
       workerId: this.workerId,
       pid: process.pid,
       host: hostname(),
-      activePolls: this.stats.activePolls,
+      activePolls: this.reader.inFlight,
       maxConcurrentPolls: this.polls.maxConcurrentPolls,
-      meterTimeoutMs: Number(this.config.get('METER_TIMEOUT_MS') ?? 10000),
-      intervalMs: Number(this.config.get('METER_POLLING_INTERVAL') ?? 60000),
+      meterTimeoutMs: this.env.METER_TIMEOUT_MS,
+      intervalMs: this.polls.intervalMs,
       startedAt: this.startedAt,
       beatAt: new Date(now).toISOString(),
     };
