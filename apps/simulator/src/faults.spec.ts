@@ -167,9 +167,8 @@ describe.each([
       obisCodes: codes,
     });
     await new Promise((r) => setTimeout(r, 100));
-    const started = Date.now();
     await other.stop();
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Reset, not the client's own 5 s timeout: stop() cut the held connection instead of waiting for it.
     expect(RESET_CODES).toContain((await pending).code);
   });
 });

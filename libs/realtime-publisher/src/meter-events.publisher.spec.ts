@@ -91,10 +91,10 @@ describe('MeterEventsPublisher', () => {
     const warn = jest.spyOn(publisher['logger'], 'warn').mockImplementation(() => undefined);
     await publisher.onModuleInit();
     try {
-      const started = performance.now();
+      // Counted as dropped right after the synchronous calls, none pending: nothing waits for Redis or
+      // piles up in memory. (How long a call takes is a benchmark's business, not a test's.)
       for (let i = 0; i < 10_000; i++) publisher.readingUpdated(reading, 'a');
       publisher.statusChanged(status, 'a');
-      expect(performance.now() - started).toBeLessThan(1000);
       expect(publisher.stats()).toMatchObject({ published: 0, dropped: 10_001, pending: 0 });
       expect(warn).toHaveBeenCalledWith(expect.stringMatching(/live events lost/));
     } finally {
