@@ -2,3 +2,4 @@ export * from './schema';
 export * from './database.module';
 export * from './readings-codec';
 export * from './read-layouts';
+export * from './settings.repository';
