@@ -47,6 +47,7 @@ export class PollScheduleService implements OnApplicationBootstrap, OnModuleDest
   private lastFullAt = 0;
   /** Set while checks fail, so that an outage is logged once when it starts and once when it ends. */
   private failing?: string;
+  private checking = false;
 
   constructor(
     @InjectQueue(QUEUES.POLL) private readonly queue: Queue,
@@ -66,7 +67,10 @@ export class PollScheduleService implements OnApplicationBootstrap, OnModuleDest
     this.timer.unref();
     // A restarted Redis may have come back empty: restore at once rather than at the next check.
     this.queue.client.then(
-      (client) => client.on('ready', () => void this.check(true)),
+      (client) =>
+        client.on('ready', () => {
+          this.reconcile().catch((err: Error) => this.noteFailure(err));
+        }),
       (err: Error) => this.noteFailure(err),
     );
   }
@@ -79,14 +83,16 @@ export class PollScheduleService implements OnApplicationBootstrap, OnModuleDest
    * The periodic check: a full reconciliation only when the stored interval changed, schedulers are
    * missing or extra, or the last full run is old. Never throws (failures are logged once per outage).
    */
-  async check(force = false): Promise<void> {
+  async check(): Promise<void> {
+    // One check at a time: while a dependency hangs, checks must not pile up behind it.
+    if (this.checking) return;
+    this.checking = true;
     try {
       const [intervalMs, count] = await Promise.all([
         this.interval.current(),
         this.queue.getJobSchedulersCount(),
       ]);
       const due =
-        force ||
         intervalMs !== this.appliedIntervalMs ||
         count !== desiredSchedulers(intervalMs).length ||
         Date.now() - this.lastFullAt >= FULL_RECONCILE_EVERY_MS;
@@ -97,6 +103,8 @@ export class PollScheduleService implements OnApplicationBootstrap, OnModuleDest
       }
     } catch (err) {
       this.noteFailure(err as Error);
+    } finally {
+      this.checking = false;
     }
   }
 
