@@ -18,7 +18,6 @@ export class PollingIntervalService {
   private readonly logger = new Logger(PollingIntervalService.name);
   readonly settingKey: string;
   private readonly envIntervalMs: number;
-  private lastKnown?: number;
 
   constructor(
     private readonly settings: SettingsRepository,
@@ -28,17 +27,12 @@ export class PollingIntervalService {
     this.envIntervalMs = env.METER_POLLING_INTERVAL;
   }
 
-  /** The last value read from PostgreSQL (undefined until the first successful read). */
-  get lastKnownMs(): number | undefined {
-    return this.lastKnown;
-  }
-
   /**
    * Seeds the stored value from METER_POLLING_INTERVAL when there is none, and says so loudly when the
    * environment asks for another interval than the one in force.
    */
   async seedFromEnv(): Promise<number> {
-    const stored = this.remember(await this.settings.seed(this.settingKey, this.envIntervalMs));
+    const stored = this.valid(await this.settings.seed(this.settingKey, this.envIntervalMs));
     if (stored !== this.envIntervalMs) {
       this.logger.warn(
         `METER_POLLING_INTERVAL=${this.envIntervalMs} is not in force: the fleet-wide polling interval is ` +
@@ -52,22 +46,21 @@ export class PollingIntervalService {
   /** The interval in force, read from PostgreSQL (seeded first when missing). */
   async current(): Promise<number> {
     const stored = await this.settings.get<unknown>(this.settingKey);
-    return stored === undefined ? this.seedFromEnv() : this.remember(stored);
+    return stored === undefined ? this.seedFromEnv() : this.valid(stored);
   }
 
   /** Stores a new fleet-wide interval; schedules follow at the next reconciliation. */
   async change(intervalMs: number): Promise<IntervalChange> {
-    const before = await this.settings.set(this.settingKey, intervalMs);
-    this.remember(intervalMs);
+    const before = await this.settings.set(this.settingKey, this.valid(intervalMs));
     return { previousIntervalMs: typeof before === 'number' ? before : null, intervalMs };
   }
 
-  private remember(value: unknown): number {
+  /** A stored value is trusted only as far as the environment's own bounds (a hand edit may be wrong). */
+  private valid(value: unknown): number {
     const ms = Number(value);
     if (!Number.isInteger(ms) || ms < POLLING_INTERVAL_MIN_MS || ms > POLLING_INTERVAL_MAX_MS) {
       throw new Error(`settings '${this.settingKey}' holds ${JSON.stringify(value)}, not an interval in ms`);
     }
-    this.lastKnown = ms;
     return ms;
   }
 }
