@@ -3,3 +3,4 @@ export * from './database.module';
 export * from './readings-codec';
 export * from './read-layouts';
 export * from './settings.repository';
+export * from './read-partitions';

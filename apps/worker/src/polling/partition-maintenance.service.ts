@@ -1,9 +1,8 @@
 import { WorkerEnv } from '@app/config';
-import { PG_POOL } from '@app/database';
+import { createReadPartition, DAY_MS, PG_POOL, readPartitionName, utcDayStart } from '@app/database';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Pool, PoolClient } from 'pg';
 
-const DAY_MS = 86_400_000;
 /** Daily partitions are created ahead for today and this many following days. */
 export const PARTITION_DAYS_AHEAD = 3;
 /** Serialises maintenance across workers: a session-level advisory lock, held for one run. */
@@ -21,14 +20,7 @@ export const EVENT_DELETE_MAX_BATCHES = 200;
 const PARTITION_NAME = /^meter_reads_p(\d{4})(\d{2})(\d{2})$/;
 const LOCK_NOT_AVAILABLE = '55P03';
 
-/** `meter_reads_pYYYYMMDD` for the UTC day starting at `dayStartMs`. */
-export function partitionName(dayStartMs: number): string {
-  return `meter_reads_p${new Date(dayStartMs).toISOString().slice(0, 10).replace(/-/g, '')}`;
-}
-
-export function utcDayStart(epochMs: number): number {
-  return Math.floor(epochMs / DAY_MS) * DAY_MS;
-}
+export { readPartitionName as partitionName, utcDayStart };
 
 /** Day start (UTC ms) a partition name stands for, or null when the name is not one of ours. */
 export function partitionDay(name: string): number | null {
@@ -148,15 +140,15 @@ export class PartitionMaintenanceService {
     const { attached, loose } = await this.partitions(client);
     for (let d = 0; d <= PARTITION_DAYS_AHEAD; d++) {
       const from = today + d * DAY_MS;
-      const name = partitionName(from);
+      const name = readPartitionName(from);
       if (attached.includes(name)) continue;
       if (loose.includes(name)) {
         report.postponed.push(`create ${name}: a table of that name exists but is not a partition`);
         continue;
       }
-      if (await this.step(report, `create ${name}`, () => this.createPartition(client, name, from))) {
-        report.created.push(name);
-      }
+      let made = false;
+      await this.step(report, `create ${name}`, async () => (made = await createReadPartition(client, from)));
+      if (made) report.created.push(name);
     }
 
     for (const name of expiredPartitions(attached, nowMs, this.retentionDays)) {
@@ -205,35 +197,6 @@ export class PartitionMaintenanceService {
 
   private async detach(client: PoolClient, name: string, mode: 'CONCURRENTLY' | 'FINALIZE'): Promise<void> {
     await client.query(`ALTER TABLE meter_reads DETACH PARTITION "${name}" ${mode}`);
-  }
-
-  /**
-   * Creates the day's partition as a plain table with its unique tick key, then attaches it, in one short
-   * transaction. ATTACH takes SHARE UPDATE EXCLUSIVE on meter_reads where CREATE TABLE ... PARTITION OF
-   * takes ACCESS EXCLUSIVE; the CHECK constraint equal to the range spares the attach a validation scan.
-   */
-  private async createPartition(client: PoolClient, name: string, fromMs: number): Promise<void> {
-    const from = new Date(fromMs).toISOString();
-    const to = new Date(fromMs + DAY_MS).toISOString();
-    await client.query('BEGIN');
-    try {
-      await client.query(`CREATE TABLE "${name}" (LIKE meter_reads INCLUDING DEFAULTS)`);
-      await client.query(
-        `ALTER TABLE "${name}" ADD CONSTRAINT "${name}_range"
-           CHECK (read_at IS NOT NULL AND read_at >= '${from}' AND read_at < '${to}')`,
-      );
-      await client.query(
-        `CREATE UNIQUE INDEX "${name}_meter_tick_key" ON "${name}" (meter_id, tick_at) WHERE tick_at IS NOT NULL`,
-      );
-      await client.query(
-        `ALTER TABLE meter_reads ATTACH PARTITION "${name}" FOR VALUES FROM ('${from}') TO ('${to}')`,
-      );
-      await client.query(`ALTER TABLE "${name}" DROP CONSTRAINT "${name}_range"`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
   }
 
   /** Deletes events older than `cutoff`, EVENT_DELETE_BATCH rows per statement through the created_at index. */
