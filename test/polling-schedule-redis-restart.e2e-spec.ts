@@ -87,7 +87,7 @@ describe('schedules after a Redis restart that lost its data', () => {
 
   it('restores every scheduler within max(2 intervals, 10 s) of Redis coming back empty', async () => {
     const expected = pollSlotCount(INTERVAL) + 1;
-    expect(await queue!.getJobSchedulersCount()).toBe(expected);
+    await waitFor('the initial schedules', async () => (await queue!.getJobSchedulersCount()) === expected);
     await stopRedis(redis!);
     await new Promise((r) => setTimeout(r, 2000));
     redis = await startRedis(port);

@@ -62,6 +62,20 @@ describe('fleet-wide polling interval and schedule recovery', () => {
       (id) => ({ id, every: intervalMs, offset: expect.any(Number) as unknown as number }),
     );
 
+  /** A full reconciliation on `api`; `ran: false` means the other instance held the lock, so try again. */
+  const reconcileOn = (api: TestApi) =>
+    waitFor('the reconciliation lock', async () => {
+      const result = await api.app.get(PollScheduleService).reconcile();
+      return result.ran && result;
+    });
+
+  const storedInterval = async (): Promise<unknown> =>
+    (
+      await db.query<{ value: unknown }>('SELECT value FROM settings WHERE key = $1', [
+        `polling.intervalMs:${PREFIX}`,
+      ])
+    ).rows[0]?.value;
+
   async function status(api: TestApi): Promise<PollingStatus> {
     const res = await request(api.server)
       .get('/api/meters/polling/status')
@@ -80,6 +94,7 @@ describe('fleet-wide polling interval and schedule recovery', () => {
     });
     // One after the other, so that the first one seeds the stored interval.
     apiA = await createTestApi(pollingEnv(PREFIX, { METER_POLLING_INTERVAL: String(SEEDED) }));
+    await waitFor('the first api to seed the interval', async () => (await storedInterval()) !== undefined);
     apiB = await createTestApi(pollingEnv(PREFIX, { METER_POLLING_INTERVAL: String(OTHER_ENV) }));
   });
 
@@ -95,17 +110,17 @@ describe('fleet-wide polling interval and schedule recovery', () => {
   });
 
   it('two api instances started with different METER_POLLING_INTERVAL use the stored one and never rewrite each other', async () => {
-    const { rows } = await db.query<{ value: number }>('SELECT value FROM settings WHERE key = $1', [
-      `polling.intervalMs:${PREFIX}`,
-    ]);
-    expect(rows).toEqual([{ value: SEEDED }]);
-    expect(warnings.some((w) => w.includes(`METER_POLLING_INTERVAL=${OTHER_ENV} is not in force`))).toBe(
-      true,
+    expect(await storedInterval()).toBe(SEEDED);
+    await waitFor('the second api to warn that its environment is not in force', async () =>
+      warnings.some((w) => w.includes(`METER_POLLING_INTERVAL=${OTHER_ENV} is not in force`)),
     );
     expect((await status(apiA)).pollingIntervalMs).toBe(SEEDED);
     expect((await status(apiB)).pollingIntervalMs).toBe(SEEDED);
 
-    const initial = await schedulers();
+    const initial = await waitFor('complete schedules', async () => {
+      const now = await schedulers();
+      return now.length === pollSlotCount(SEEDED) + 1 && now;
+    });
     expect(initial).toEqual(
       expect.arrayContaining([
         ...slotSchedulers(SEEDED),
@@ -117,11 +132,7 @@ describe('fleet-wide polling interval and schedule recovery', () => {
     // Forced rounds, alternating instances: each finds nothing to change.
     for (let round = 0; round < 3; round++) {
       for (const api of [apiA, apiB]) {
-        expect(await api.app.get(PollScheduleService).reconcile()).toEqual({
-          ran: true,
-          added: [],
-          removed: [],
-        });
+        expect(await reconcileOn(api)).toEqual({ ran: true, added: [], removed: [] });
       }
     }
     // And over more than two periodic check rounds of both instances, the schedulers do not move.
@@ -175,11 +186,7 @@ describe('fleet-wide polling interval and schedule recovery', () => {
     expect(after).toHaveLength(pollSlotCount(CHANGED) + 1);
     // ...and every instance reports and keeps it.
     expect((await status(apiA)).pollingIntervalMs).toBe(CHANGED);
-    expect(await apiA.app.get(PollScheduleService).reconcile()).toEqual({
-      ran: true,
-      added: [],
-      removed: [],
-    });
+    expect(await reconcileOn(apiA)).toEqual({ ran: true, added: [], removed: [] });
   });
 
   it('after Redis loses its data under a running stack, every meter is read again within max(2 intervals, 10 s)', async () => {

@@ -17,6 +17,9 @@ import { API_POLLING_REDIS } from './polling-redis.provider';
 export const SCHEDULE_CHECK_EVERY_MS = 5_000;
 /** A full diff (drifted offsets or data, foreign changes) at least this often, even when the counts agree. */
 export const FULL_RECONCILE_EVERY_MS = 30_000;
+/** An interval change rewrites the schedules at once: this many tries, this far apart, if the lock is busy. */
+const CHANGE_APPLY_ATTEMPTS = 5;
+const CHANGE_APPLY_PAUSE_MS = 200;
 /** The reconciliation lock expires after this if its holder dies; redis-semaphore refreshes it while held. */
 const LOCK_TTL_MS = 20_000;
 
@@ -58,11 +61,13 @@ export class PollScheduleService implements OnApplicationBootstrap, OnModuleDest
     this.lockKey = pollingKeys(env.QUEUE_PREFIX).reconcileLock;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.interval
-      .seedFromEnv()
-      .then(() => this.reconcile())
-      .catch((err: Error) => this.noteFailure(err));
+  onApplicationBootstrap(): void {
+    // Not awaited: the api starts, and says what is missing, even while PostgreSQL or Redis is away.
+    const start = async () => {
+      await this.interval.seedFromEnv().catch((err: Error) => this.noteFailure(err));
+      await this.check();
+    };
+    void start();
     this.timer = setInterval(() => void this.check(), SCHEDULE_CHECK_EVERY_MS);
     this.timer.unref();
     // A restarted Redis may have come back empty: restore at once rather than at the next check.
@@ -126,10 +131,14 @@ export class PollScheduleService implements OnApplicationBootstrap, OnModuleDest
     this.logger.log(
       `fleet-wide polling interval set to ${intervalMs} ms by ${by} (was ${change.previousIntervalMs ?? 'unset'})`,
     );
-    const result = await this.reconcile();
-    // A run that started before the change may still have used the old value: run again then.
-    const applied = result.ran && this.appliedIntervalMs === intervalMs;
-    return { ...change, schedulesUpdated: applied || (await this.reconcile()).ran };
+    // A run in flight may have read the old value, and another instance may hold the lock for a moment
+    // (reconciling toward the same stored value): try a few times before leaving it to the next check.
+    for (let attempt = 0; attempt < CHANGE_APPLY_ATTEMPTS; attempt++) {
+      const result = await this.reconcile();
+      if (result.ran && this.appliedIntervalMs === intervalMs) return { ...change, schedulesUpdated: true };
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_APPLY_PAUSE_MS));
+    }
+    return { ...change, schedulesUpdated: false };
   }
 
   private async reconcileLocked(): Promise<ReconcileResult> {
