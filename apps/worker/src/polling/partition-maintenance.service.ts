@@ -137,7 +137,7 @@ export class PartitionMaintenanceService {
     }
 
     const today = utcDayStart(nowMs);
-    const { attached, loose } = await this.partitions(client);
+    const { attached, pending, loose } = await this.partitions(client);
     for (let d = 0; d <= PARTITION_DAYS_AHEAD; d++) {
       const from = today + d * DAY_MS;
       const name = readPartitionName(from);
@@ -151,7 +151,9 @@ export class PartitionMaintenanceService {
       if (made) report.created.push(name);
     }
 
-    for (const name of expiredPartitions(attached, nowMs, this.retentionDays)) {
+    // A detach still pending (its FINALIZE was postponed) is finished by a later run, never started again.
+    const detachable = attached.filter((name) => !pending.includes(name));
+    for (const name of expiredPartitions(detachable, nowMs, this.retentionDays)) {
       const done = await this.step(report, `drop ${name}`, async () => {
         await this.detach(client, name, 'CONCURRENTLY');
         await client.query(`DROP TABLE IF EXISTS "${name}"`);
