@@ -12,7 +12,7 @@
  * index bytes of the table divided by the rows (after VACUUM), what 100k meters polled each minute cost
  * per day. Failed polls are measured apart (no values).
  */
-import { encodeReadValues } from '@app/database';
+import { createReadPartition, encodeReadValues } from '@app/database';
 import { createMeterTransport } from '@app/meter-protocol';
 import { DEFAULT_OBIS_CODES } from '@app/obis';
 import { Pool } from 'pg';
@@ -110,6 +110,13 @@ async function main(): Promise<void> {
     const repository = new PollingRepository(pool);
     const rules = { offlineAfterFailures: 3, fallbackIntervalMs: 60_000, backoffMaxMs: 900_000 };
     const start = Date.now() - POLLS * 60_000;
+    // Reads live in daily partitions (no default partition); the first polls may fall on yesterday.
+    const ddl = await pool.connect();
+    try {
+      await createReadPartition(ddl, start);
+    } finally {
+      ddl.release();
+    }
 
     for (let poll = 0; poll < POLLS; poll++) {
       const readAt = new Date(start + poll * 60_000);

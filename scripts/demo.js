@@ -94,6 +94,11 @@ async function registerFleet(creds, manifest) {
   if (login.status !== 200 && login.status !== 201)
     throw new Error(`login failed: ${JSON.stringify(login.body)}`);
   const token = login.body.data.token;
+  // The interval in force is the one stored in PostgreSQL (METER_POLLING_INTERVAL only seeds a new
+  // database): set it, so that a database kept from an earlier run polls as this demo says.
+  const interval = await api('PUT', '/api/meters/polling/interval', token, { intervalMs: INTERVAL });
+  if (interval.status !== 200)
+    throw new Error(`setting the polling interval failed: ${JSON.stringify(interval.body)}`);
   let area = await api('POST', '/api/areas', token, {
     name: 'Demo Area',
     code: 'DEMO',

@@ -22,7 +22,9 @@ export interface CommandStack {
 export function stackEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     METER_TIMEOUT_MS: '1500',
-    // Long enough that scheduled polls rarely touch the suite's meters; suites that need polling override it.
+    // Long enough that scheduled polls rarely touch the suite's meters; suites that need polling override it
+    // together with QUEUE_PREFIX, since the interval in force is stored per prefix (the first api seeds it).
+    QUEUE_PREFIX: 'hes-commands',
     METER_POLLING_INTERVAL: '3600000',
     METER_ALLOWED_NETWORKS: '127.0.0.0/8',
     ...overrides,

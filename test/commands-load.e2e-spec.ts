@@ -20,7 +20,11 @@ describe('On-demand read under polling load (e2e)', () => {
   beforeAll(async () => {
     stack = await startCommandStack(
       { meters: FLEET, seed: 5, prefix: `LD${Date.now().toString(36).slice(-4)}` },
-      stackEnv({ METER_POLLING_INTERVAL: String(INTERVAL_MS), METER_TIMEOUT_MS: '3000' }),
+      stackEnv({
+        QUEUE_PREFIX: 'hes-commands-load',
+        METER_POLLING_INTERVAL: String(INTERVAL_MS),
+        METER_TIMEOUT_MS: '3000',
+      }),
     );
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();

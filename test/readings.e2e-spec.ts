@@ -3,7 +3,12 @@
  * and bucket aggregation, and the bounds (range, page size, dates, codes). Reads are inserted in their
  * stored form here (the worker's path is covered by the commands suites); the api under test is real.
  */
-import { encodeReadValues, upsertReadLayouts, type EncodedReadValues } from '@app/database';
+import {
+  createReadPartition,
+  encodeReadValues,
+  upsertReadLayouts,
+  type EncodedReadValues,
+} from '@app/database';
 import type { ObisReadingValue } from '@app/contracts';
 import { createTestApi, loginAs, type TestApi } from '@app/testing';
 import { Client } from 'pg';
@@ -109,6 +114,11 @@ describe('Readings queries (e2e)', () => {
       v ? null : 'connection refused',
       ...columns(v),
     ]);
+    // Reads live in daily partitions (no default partition); the migrations and maintenance create them
+    // around today only, so a fixture with older reads creates their days.
+    for (const t of [...rows.map((row) => (row[1] as Date).getTime()), Date.now() - 40 * 86_400_000]) {
+      await createReadPartition(db, t);
+    }
     await db.query(
       `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, error,
                                 layout_id, raw, qualities)

@@ -6,6 +6,10 @@ export type NodeEnv = (typeof NODE_ENVS)[number];
 
 export const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10';
 
+/** Bounds of a polling interval, wherever it is set (environment seed or the admin endpoint). */
+export const POLLING_INTERVAL_MIN_MS = 1000;
+export const POLLING_INTERVAL_MAX_MS = 86_400_000;
+
 const CIDR_LIST = /^\s*[0-9a-fA-F:.]+\/\d{1,3}(\s*,\s*[0-9a-fA-F:.]+\/\d{1,3})*\s*$/;
 
 /**
@@ -35,8 +39,13 @@ export class CommonEnv {
   @IsNotEmpty()
   QUEUE_PREFIX: string = 'hes';
 
+  /**
+   * Seeds the fleet-wide polling interval when PostgreSQL has none yet; afterwards the stored value is in
+   * force (PUT /api/meters/polling/interval changes it), so processes never disagree on it.
+   */
   @IsInt()
-  @Min(1000)
+  @Min(POLLING_INTERVAL_MIN_MS)
+  @Max(POLLING_INTERVAL_MAX_MS)
   METER_POLLING_INTERVAL: number = 60000;
 
   @IsString()

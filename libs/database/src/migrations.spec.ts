@@ -121,6 +121,17 @@ describe('migrations (real PostgreSQL)', () => {
 
     await migrate(url);
 
+    // 0004: the default partition is gone, and its rows moved into a day partition with its tick key.
+    const where = await db.query<{ partition: string }>(
+      'select distinct tableoid::regclass::text as partition from meter_reads',
+    );
+    expect(where.rows).toEqual([{ partition: 'meter_reads_p20310311' }]);
+    expect((await db.query(`select to_regclass('meter_reads_default') as t`)).rows).toEqual([{ t: null }]);
+    expect(
+      (await db.query(`select 1 from pg_indexes where indexname = 'meter_reads_p20310311_meter_tick_key'`))
+        .rowCount,
+    ).toBe(1);
+
     const layouts = await db.query<ReadLayout & { id: number; fingerprint: string }>(
       'select id, fingerprint, codes, scalers, units from read_layouts',
     );

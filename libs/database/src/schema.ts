@@ -140,7 +140,10 @@ const storedValues = {
   qualities: json('qualities').$type<StoredQualities>(),
 };
 
-/** Partitioned by day on read_at (see migrations); a default partition catches anything else. */
+/**
+ * Partitioned by day on read_at (UTC, `meter_reads_pYYYYMMDD`, created ahead by partition maintenance). No
+ * default partition (migration 0004): it would forbid detaching expired days concurrently.
+ */
 export const meterReads = pgTable('meter_reads', {
   id: bigserial('id', { mode: 'number' }).notNull(),
   meterId: uuid('meter_id').notNull(),

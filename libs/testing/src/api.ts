@@ -81,7 +81,12 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
         return (super.get as (...args: unknown[]) => never)(path, ...rest);
       }
     }
-    builder = builder.overrideProvider(ConfigService).useValue(new TestConfigService(validated));
+    // The typed settings (ApiEnv, and CommonEnv through it) must carry the same overrides as ConfigService.
+    builder = builder
+      .overrideProvider(ConfigService)
+      .useValue(new TestConfigService(validated))
+      .overrideProvider(ApiEnv)
+      .useValue(validated);
   }
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({

@@ -6,14 +6,15 @@ import {
   QUEUES,
   WorkerHeartbeat,
 } from '@app/contracts';
+import { ApiEnv } from '@app/config';
 import { PG_POOL } from '@app/database';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { PollScheduleService } from './poll-schedule.service';
+import { desiredSchedulers } from './poll-schedule.plan';
+import { PollingIntervalService } from './polling-interval.service';
 import { API_POLLING_REDIS } from './polling-redis.provider';
 
 /** Used for the settle delay when no worker reports its METER_TIMEOUT_MS. */
@@ -39,6 +40,7 @@ export interface LastIntervalStats {
 
 export interface PollingStatus {
   isPolling: boolean;
+  /** The fleet-wide interval in force (PostgreSQL settings), whatever each process's environment says. */
   pollingIntervalMs: number;
   activePolls: number;
   maxConcurrentPolls: number;
@@ -64,14 +66,14 @@ export class PollingStatusService {
     @InjectQueue(QUEUES.COMMAND) private readonly commandQueue: Queue,
     @Inject(API_POLLING_REDIS) private readonly redis: Redis,
     @Inject(PG_POOL) private readonly pool: Pool,
-    private readonly schedule: PollScheduleService,
-    config: ConfigService,
+    private readonly interval: PollingIntervalService,
+    env: ApiEnv,
   ) {
-    this.keys = pollingKeys(config.get<string>('QUEUE_PREFIX') ?? 'hes');
+    this.keys = pollingKeys(env.QUEUE_PREFIX);
   }
 
   async getStatus(nowMs = Date.now()): Promise<PollingStatus> {
-    const intervalMs = this.schedule.pollingIntervalMs;
+    const intervalMs = await this.interval.current();
     const [workers, counts, schedulerCount, poll, command] = await Promise.all([
       this.liveWorkers(),
       this.meterCounts(),
@@ -84,7 +86,7 @@ export class PollingStatusService {
       : DEFAULT_METER_TIMEOUT_MS;
     const index = intervalIndex(nowMs - timeoutMs - STORE_SLACK_MS, intervalMs) - 1;
     return {
-      isPolling: schedulerCount >= this.schedule.expectedSchedulerCount && workers.length > 0,
+      isPolling: schedulerCount >= desiredSchedulers(intervalMs).length && workers.length > 0,
       pollingIntervalMs: intervalMs,
       activePolls: workers.reduce((sum, w) => sum + w.activePolls, 0),
       maxConcurrentPolls: workers.reduce((sum, w) => sum + w.maxConcurrentPolls, 0),

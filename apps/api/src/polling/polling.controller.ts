@@ -1,6 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentUser, Roles } from '../auth/decorators';
+import type { AuthUser } from '../auth/auth-user';
 import { ApiOk, ok } from '../common/envelope';
+import { PollingIntervalDto, SetPollingIntervalDto } from './polling.dto';
+import { PollScheduleService } from './poll-schedule.service';
 import { PollingStatus, PollingStatusService } from './polling-status.service';
 
 /** Registered before MetersModule's controller so `GET /api/meters/:id` does not capture `polling`. */
@@ -8,7 +12,10 @@ import { PollingStatus, PollingStatusService } from './polling-status.service';
 @ApiBearerAuth()
 @Controller('meters/polling')
 export class PollingController {
-  constructor(private readonly status: PollingStatusService) {}
+  constructor(
+    private readonly status: PollingStatusService,
+    private readonly schedule: PollScheduleService,
+  ) {}
 
   @Get('status')
   @ApiOperation({
@@ -16,5 +23,23 @@ export class PollingController {
   })
   async getStatus(): Promise<ApiOk<PollingStatus>> {
     return ok(await this.status.getStatus());
+  }
+
+  @Put('interval')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'Change the fleet-wide polling interval (role: admin)',
+    description:
+      'Stored in PostgreSQL and in force for every api and worker, whatever their METER_POLLING_INTERVAL ' +
+      '(which only seeds a new database). The schedules are rewritten at once.',
+  })
+  @ApiOkResponse({ type: PollingIntervalDto })
+  async setInterval(
+    @Body() dto: SetPollingIntervalDto,
+    @CurrentUser() user: AuthUser,
+  ): Promise<ApiOk<PollingIntervalDto>> {
+    const result = await this.schedule.changeInterval(dto.intervalMs, user.username);
+    return ok(result, `polling interval is now ${result.intervalMs} ms`);
   }
 }

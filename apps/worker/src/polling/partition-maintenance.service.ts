@@ -1,23 +1,26 @@
-import { PG_POOL } from '@app/database';
+import { WorkerEnv } from '@app/config';
+import { createReadPartition, DAY_MS, PG_POOL, readPartitionName, utcDayStart } from '@app/database';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Pool, PoolClient } from 'pg';
 
-const DAY_MS = 86_400_000;
 /** Daily partitions are created ahead for today and this many following days. */
 export const PARTITION_DAYS_AHEAD = 3;
-/** Serialises maintenance across workers (pg_advisory_xact_lock key). */
-const MAINTENANCE_LOCK_KEY = 0x6865_7331; // 'hes1'
+/** Serialises maintenance across workers: a session-level advisory lock, held for one run. */
+export const MAINTENANCE_LOCK_KEY = 0x6865_7331; // 'hes1'
+/**
+ * How long one step waits for a lock before it is left to the next run. Every lock maintenance takes on
+ * meter_reads is SHARE UPDATE EXCLUSIVE, which inserts and queries never wait for; the bound only keeps a
+ * run from hanging behind another DDL or a very long query.
+ */
+export const MAINTENANCE_LOCK_TIMEOUT_MS = 10_000;
+/** Expired meter_events deleted per statement (each its own short transaction)... */
+export const EVENT_DELETE_BATCH = 5_000;
+/** ...and at most this many statements per run (1,000,000 rows); the next run continues. */
+export const EVENT_DELETE_MAX_BATCHES = 200;
 const PARTITION_NAME = /^meter_reads_p(\d{4})(\d{2})(\d{2})$/;
+const LOCK_NOT_AVAILABLE = '55P03';
 
-/** `meter_reads_pYYYYMMDD` for the UTC day starting at `dayStartMs`. */
-export function partitionName(dayStartMs: number): string {
-  return `meter_reads_p${new Date(dayStartMs).toISOString().slice(0, 10).replace(/-/g, '')}`;
-}
-
-export function utcDayStart(epochMs: number): number {
-  return Math.floor(epochMs / DAY_MS) * DAY_MS;
-}
+export { readPartitionName as partitionName, utcDayStart };
 
 /** Day start (UTC ms) a partition name stands for, or null when the name is not one of ours. */
 export function partitionDay(name: string): number | null {
@@ -37,18 +40,35 @@ export function expiredPartitions(names: readonly string[], nowMs: number, reten
 }
 
 export interface MaintenanceReport {
+  /** False when another process held the maintenance lock (it is doing the same work). */
+  ran: boolean;
   created: string[];
   dropped: string[];
-  movedFromDefault: number;
-  deletedFromDefault: number;
+  /** Detaches left pending by an interrupted run, completed with DETACH ... FINALIZE. */
+  finalized: string[];
   /** Status-change events older than the retention window, deleted with the reads they explain. */
   deletedEvents: number;
+  /** DELETE statements that took them (at most EVENT_DELETE_BATCH rows each). */
+  eventDeleteStatements: number;
+  /** Steps that could not take their lock within MAINTENANCE_LOCK_TIMEOUT_MS; the next run retries them. */
+  postponed: string[];
+}
+
+interface ReadPartitions {
+  /** Attached partitions of meter_reads, and which of them have a detach pending. */
+  attached: string[];
+  pending: string[];
+  /** Tables named like our partitions that are not attached (a detach finished, the drop did not). */
+  loose: string[];
 }
 
 /**
- * Read history housekeeping: daily partitions of meter_reads for today..today+3 (UTC), and retention by
- * dropping whole partitions older than READINGS_RETENTION_DAYS (plus expired rows that landed in the
- * default partition, and meter events of the same age). Safe to run from several workers at once (advisory lock) and repeatedly.
+ * Read history housekeeping, built so that it never blocks polling: daily partitions of meter_reads for
+ * today..today+3 (UTC), each with its per-partition unique tick key; retention by detaching partitions
+ * older than READINGS_RETENTION_DAYS CONCURRENTLY and then dropping them; expired meter events deleted in
+ * small batches through their created_at index. No step holds an ACCESS EXCLUSIVE lock on meter_reads, and
+ * every step is its own short transaction, so a run interrupted anywhere is completed by the next one.
+ * Several workers may run it at once: a session-level advisory lock lets one do the work.
  */
 @Injectable()
 export class PartitionMaintenanceService {
@@ -57,100 +77,145 @@ export class PartitionMaintenanceService {
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    config: ConfigService,
+    env: WorkerEnv,
   ) {
-    this.retentionDays = Number(config.get('READINGS_RETENTION_DAYS') ?? 90);
+    this.retentionDays = env.READINGS_RETENTION_DAYS;
   }
 
   async run(nowMs = Date.now()): Promise<MaintenanceReport> {
-    const client = await this.pool.connect();
     const report: MaintenanceReport = {
+      ran: false,
       created: [],
       dropped: [],
-      movedFromDefault: 0,
-      deletedFromDefault: 0,
+      finalized: [],
       deletedEvents: 0,
+      eventDeleteStatements: 0,
+      postponed: [],
     };
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MAINTENANCE_LOCK_KEY]);
-      const existing = new Set(await this.partitionNames(client));
-      const today = utcDayStart(nowMs);
-      for (let d = 0; d <= PARTITION_DAYS_AHEAD; d++) {
-        const from = today + d * DAY_MS;
-        const name = partitionName(from);
-        if (existing.has(name)) continue;
-        report.movedFromDefault += await this.createPartition(client, name, from, from + DAY_MS);
-        report.created.push(name);
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        MAINTENANCE_LOCK_KEY,
+      ]);
+      if (!rows[0].locked) return report;
+      report.ran = true;
+      try {
+        await client.query(`SET lock_timeout = ${MAINTENANCE_LOCK_TIMEOUT_MS}`);
+        await this.maintain(client, nowMs, report);
+      } finally {
+        await client.query('RESET lock_timeout');
+        await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY]);
       }
-      for (const name of expiredPartitions([...existing], nowMs, this.retentionDays)) {
-        await client.query(`DROP TABLE IF EXISTS "${name}"`);
-        report.dropped.push(name);
-      }
-      const cutoff = new Date(today - this.retentionDays * DAY_MS);
-      const deleted = await client.query('DELETE FROM meter_reads_default WHERE read_at < $1', [cutoff]);
-      report.deletedFromDefault = deleted.rowCount ?? 0;
-      const events = await client.query('DELETE FROM meter_events WHERE created_at < $1', [cutoff]);
-      report.deletedEvents = events.rowCount ?? 0;
-      await client.query('COMMIT');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A client whose session may still hold the lock is destroyed rather than reused: that frees it.
+      broken = error as Error;
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
-    if (report.created.length || report.dropped.length || report.deletedFromDefault || report.deletedEvents) {
+    if (report.created.length || report.dropped.length || report.finalized.length || report.deletedEvents) {
       this.logger.log(
         `partitions: created [${report.created.join(', ')}], dropped [${report.dropped.join(', ')}], ` +
-          `rows moved from default ${report.movedFromDefault}, expired default rows deleted ${report.deletedFromDefault}, ` +
-          `expired meter events deleted ${report.deletedEvents}`,
+          `detaches finalized [${report.finalized.join(', ')}], expired meter events deleted ` +
+          `${report.deletedEvents} in ${report.eventDeleteStatements} statements`,
       );
+    }
+    if (report.postponed.length) {
+      this.logger.warn(`partition maintenance postponed to the next run: ${report.postponed.join('; ')}`);
     }
     return report;
   }
 
-  private async partitionNames(client: PoolClient): Promise<string[]> {
-    const { rows } = await client.query<{ name: string }>(
-      `SELECT c.relname AS name FROM pg_inherits i
-       JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-       WHERE p.relname = 'meter_reads'`,
-    );
-    return rows.map((r) => r.name);
+  private async maintain(client: PoolClient, nowMs: number, report: MaintenanceReport): Promise<void> {
+    const before = await this.partitions(client);
+    for (const name of before.pending) {
+      // Runs outside a transaction block, like the DETACH ... CONCURRENTLY it completes.
+      if (await this.step(report, `finalize ${name}`, () => this.detach(client, name, 'FINALIZE'))) {
+        report.finalized.push(name);
+      }
+    }
+
+    const today = utcDayStart(nowMs);
+    const { attached, pending, loose } = await this.partitions(client);
+    for (let d = 0; d <= PARTITION_DAYS_AHEAD; d++) {
+      const from = today + d * DAY_MS;
+      const name = readPartitionName(from);
+      if (attached.includes(name)) continue;
+      if (loose.includes(name)) {
+        report.postponed.push(`create ${name}: a table of that name exists but is not a partition`);
+        continue;
+      }
+      let made = false;
+      await this.step(report, `create ${name}`, async () => (made = await createReadPartition(client, from)));
+      if (made) report.created.push(name);
+    }
+
+    // A detach still pending (its FINALIZE was postponed) is finished by a later run, never started again.
+    const detachable = attached.filter((name) => !pending.includes(name));
+    for (const name of expiredPartitions(detachable, nowMs, this.retentionDays)) {
+      const done = await this.step(report, `drop ${name}`, async () => {
+        await this.detach(client, name, 'CONCURRENTLY');
+        await client.query(`DROP TABLE IF EXISTS "${name}"`);
+      });
+      if (done) report.dropped.push(name);
+    }
+    for (const name of expiredPartitions(loose, nowMs, this.retentionDays)) {
+      if (await this.step(report, `drop ${name}`, () => client.query(`DROP TABLE IF EXISTS "${name}"`))) {
+        report.dropped.push(name);
+      }
+    }
+
+    await this.deleteExpiredEvents(client, new Date(today - this.retentionDays * DAY_MS), report);
   }
 
-  /**
-   * Creates the day's partition. Rows of that day already sitting in the default partition (written
-   * before the partition existed) are moved into it first, since PostgreSQL refuses to attach otherwise.
-   * Returns how many rows were moved.
-   */
-  private async createPartition(
-    client: PoolClient,
-    name: string,
-    fromMs: number,
-    toMs: number,
-  ): Promise<number> {
-    const from = new Date(fromMs).toISOString();
-    const to = new Date(toMs).toISOString();
-    const { rows } = await client.query<{ n: string }>(
-      'SELECT count(*) AS n FROM meter_reads_default WHERE read_at >= $1 AND read_at < $2',
-      [from, to],
-    );
-    const stray = Number(rows[0].n);
-    if (stray === 0) {
-      await client.query(
-        `CREATE TABLE "${name}" PARTITION OF meter_reads FOR VALUES FROM ('${from}') TO ('${to}')`,
-      );
-      return 0;
+  /** Runs one step; a lock it could not get in time postpones it to the next run instead of failing the run. */
+  private async step(report: MaintenanceReport, what: string, fn: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await fn();
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+      report.postponed.push(`${what}: ${(error as Error).message}`);
+      return false;
     }
-    await client.query(`CREATE TABLE "${name}" (LIKE meter_reads INCLUDING DEFAULTS)`);
-    await client.query(
-      `WITH moved AS (DELETE FROM meter_reads_default WHERE read_at >= $1 AND read_at < $2 RETURNING *)
-       INSERT INTO "${name}" SELECT * FROM moved`,
-      [from, to],
+  }
+
+  private async partitions(client: PoolClient): Promise<ReadPartitions> {
+    const { rows } = await client.query<{ name: string; attached: boolean; pending: boolean }>(
+      `SELECT c.relname AS name, i.inhrelid IS NOT NULL AS attached, coalesce(i.inhdetachpending, false) AS pending
+       FROM pg_class c
+       LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'meter_reads'::regclass
+       WHERE c.relkind = 'r' AND c.relname LIKE 'meter\\_reads\\_p%'
+         AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'meter_reads'::regclass)`,
     );
-    await client.query(
-      `ALTER TABLE meter_reads ATTACH PARTITION "${name}" FOR VALUES FROM ('${from}') TO ('${to}')`,
-    );
-    return stray;
+    const ours = rows.filter((r) => r.attached || partitionDay(r.name) !== null);
+    return {
+      attached: ours.filter((r) => r.attached).map((r) => r.name),
+      pending: ours.filter((r) => r.pending).map((r) => r.name),
+      loose: ours.filter((r) => !r.attached).map((r) => r.name),
+    };
+  }
+
+  private async detach(client: PoolClient, name: string, mode: 'CONCURRENTLY' | 'FINALIZE'): Promise<void> {
+    await client.query(`ALTER TABLE meter_reads DETACH PARTITION "${name}" ${mode}`);
+  }
+
+  /** Deletes events older than `cutoff`, EVENT_DELETE_BATCH rows per statement through the created_at index. */
+  private async deleteExpiredEvents(
+    client: PoolClient,
+    cutoff: Date,
+    report: MaintenanceReport,
+  ): Promise<void> {
+    for (let batch = 0; batch < EVENT_DELETE_MAX_BATCHES; batch++) {
+      const { rowCount } = await client.query(
+        `DELETE FROM meter_events WHERE id IN (
+           SELECT id FROM meter_events WHERE created_at < $1 ORDER BY created_at LIMIT ${EVENT_DELETE_BATCH})`,
+        [cutoff],
+      );
+      report.eventDeleteStatements++;
+      report.deletedEvents += rowCount ?? 0;
+      if ((rowCount ?? 0) < EVENT_DELETE_BATCH) return;
+    }
   }
 }

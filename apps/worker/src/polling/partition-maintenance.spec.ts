@@ -1,7 +1,11 @@
+import type { WorkerEnv } from '@app/config';
 import { createScratchDatabase, type ScratchDatabase } from '@app/testing';
-import type { ConfigService } from '@nestjs/config';
-import { Pool } from 'pg';
-import { PartitionMaintenanceService } from './partition-maintenance.service';
+import { Client, Pool } from 'pg';
+import {
+  EVENT_DELETE_BATCH,
+  MAINTENANCE_LOCK_KEY,
+  PartitionMaintenanceService,
+} from './partition-maintenance.service';
 
 /** Against a real, migrated PostgreSQL database of its own (the dates are far from today on purpose). */
 describe('PartitionMaintenanceService (real PostgreSQL)', () => {
@@ -19,18 +23,33 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
         [readAt],
       )
     ).rows.map((r) => r.partition);
-  const insertRead = (readAt: string) =>
-    pool.query(
-      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms)
-       values ($1, $2, 'scheduled', 'success', 5)`,
-      [meterId, readAt],
+  const insertRead = (readAt: string, tickAt: string | null = null, on: Pool | Client = pool) =>
+    on.query(
+      `insert into meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, tick_at)
+       values ($1, $2, 'scheduled', 'success', 5, $3)`,
+      [meterId, readAt, tickAt],
     );
+  const partitions = async (like = 'meter_reads_p2031%') =>
+    (
+      await pool.query<{ name: string; pending: boolean }>(
+        `select c.relname as name, i.inhdetachpending as pending from pg_inherits i
+         join pg_class c on c.oid = i.inhrelid
+         where i.inhparent = 'meter_reads'::regclass and c.relname like $1 order by 1`,
+        [like],
+      )
+    ).rows;
+  const tableExists = async (name: string) =>
+    (await pool.query<{ t: string | null }>('select to_regclass($1)::text as t', [name])).rows[0].t !== null;
+  const connect = async () => {
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    return c;
+  };
 
   beforeAll(async () => {
     db = await createScratchDatabase();
-    pool = new Pool({ connectionString: db.url, max: 2 });
-    const config = { get: (key: string) => (key === 'READINGS_RETENTION_DAYS' ? RETENTION_DAYS : undefined) };
-    service = new PartitionMaintenanceService(pool, config as unknown as ConfigService);
+    pool = new Pool({ connectionString: db.url, max: 4 });
+    service = new PartitionMaintenanceService(pool, { READINGS_RETENTION_DAYS: RETENTION_DAYS } as WorkerEnv);
     const area = await pool.query<{ id: string }>(
       `insert into areas (name, code) values ('Maintenance', 'MNT') returning id`,
     );
@@ -47,31 +66,36 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
     await db?.drop();
   });
 
-  it('creates today and the next three days, and reads land in their day partition', async () => {
+  it('a migrated database already has partitions for today and the next three days, and no default partition', async () => {
+    const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+    expect((await partitions(`meter_reads_p${today}`)).map((p) => p.name)).toEqual([`meter_reads_p${today}`]);
+    expect(await tableExists('meter_reads_default')).toBe(false);
+  });
+
+  it('creates today and the next three days, each with its unique (meter, tick) key, and reads land in their day', async () => {
     const report = await service.run(day('2031-03-10') + 3_600_000);
+    expect(report).toMatchObject({ ran: true, postponed: [] });
     expect(report.created).toEqual([
       'meter_reads_p20310310',
       'meter_reads_p20310311',
       'meter_reads_p20310312',
       'meter_reads_p20310313',
     ]);
-    await insertRead('2031-03-11T12:00:00Z');
-    expect(await partitionOf('2031-03-11T12:00:00Z')).toEqual(['meter_reads_p20310311']);
-    expect((await service.run(day('2031-03-10'))).created).toEqual([]);
-  });
+    const { rows: keys } = await pool.query<{ tablename: string; indexdef: string }>(
+      `select tablename, indexdef from pg_indexes where indexname = tablename || '_meter_tick_key'
+       and tablename like 'meter_reads_p2031%' order by 1`,
+    );
+    expect(keys.map((k) => k.tablename)).toEqual(report.created);
+    for (const k of keys)
+      expect(k.indexdef).toMatch(/UNIQUE INDEX .*\(meter_id, tick_at\) WHERE \(tick_at IS NOT NULL\)/);
 
-  it('keeps a read without a partition in the default one, then moves it into the day created later', async () => {
-    await insertRead('2031-03-20T08:00:00Z');
-    expect(await partitionOf('2031-03-20T08:00:00Z')).toEqual(['meter_reads_default']);
-    const report = await service.run(day('2031-03-20'));
-    expect(report.movedFromDefault).toBe(1);
-    expect(report.dropped.sort()).toEqual([
-      'meter_reads_p20310310',
-      'meter_reads_p20310311',
-      'meter_reads_p20310312',
-      'meter_reads_p20310313',
-    ]);
-    expect(await partitionOf('2031-03-20T08:00:00Z')).toEqual(['meter_reads_p20310320']);
+    await insertRead('2031-03-11T12:00:00Z', '2031-03-11T11:59:59Z');
+    expect(await partitionOf('2031-03-11T12:00:00Z')).toEqual(['meter_reads_p20310311']);
+    // A second scheduled record of the same meter and tick is refused by the database.
+    await expect(insertRead('2031-03-11T12:00:01Z', '2031-03-11T11:59:59Z')).rejects.toMatchObject({
+      code: '23505',
+    });
+    expect((await service.run(day('2031-03-10'))).created).toEqual([]);
   });
 
   it('drops whole partitions and meter events older than the retention window, and nothing newer', async () => {
@@ -82,23 +106,132 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
       [meterId],
     );
     const report = await service.run(day('2031-03-20'));
-    // 2031-03-20 minus 2 days: every partition of a day ending on or before 03-18 is gone (the run of the
-    // previous test, at the same date, already dropped them), the later ones stay.
-    const { rows: partitions } = await pool.query<{ name: string }>(
-      `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-       where i.inhparent = 'meter_reads'::regclass order by 1`,
-    );
-    expect(partitions.map((p) => p.name)).toEqual([
-      'meter_reads_default',
+    // 2031-03-20 minus 2 days: every partition of a day ending on or before 03-18 goes, the later ones stay.
+    expect(report.dropped.sort()).toEqual([
+      'meter_reads_p20310310',
+      'meter_reads_p20310311',
+      'meter_reads_p20310312',
+      'meter_reads_p20310313',
+    ]);
+    expect((await partitions()).map((p) => p.name)).toEqual([
       'meter_reads_p20310320',
       'meter_reads_p20310321',
       'meter_reads_p20310322',
       'meter_reads_p20310323',
     ]);
-    expect(await partitionOf('2031-03-11T12:00:00Z')).toEqual([]);
-    expect(await partitionOf('2031-03-20T08:00:00Z')).toEqual(['meter_reads_p20310320']);
+    expect(await tableExists('meter_reads_p20310311')).toBe(false);
     expect(report.deletedEvents).toBe(1);
     const { rows } = await pool.query<{ reason: string }>('select reason from meter_events');
     expect(rows.map((r) => r.reason)).toEqual(['recent']);
+  });
+
+  it('drops an expired partition while an insert transaction is open on a current one, without blocking it and without ACCESS EXCLUSIVE on meter_reads', async () => {
+    await service.run(day('2031-04-01')); // creates 04-01..04-04
+    const writer = await connect();
+    const watcher = await connect();
+    try {
+      await writer.query('begin');
+      await insertRead('2031-04-04T08:00:00Z', null, writer);
+
+      let strongest = false;
+      let settled = false;
+      const watching = (async () => {
+        while (!settled) {
+          const { rows } = await watcher.query<{ n: number }>(
+            `select count(*)::int as n from pg_locks
+             where relation = 'meter_reads'::regclass and mode = 'AccessExclusiveLock'`,
+          );
+          if (rows[0].n > 0) strongest = true;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      // 04-04 minus 2 days: 04-01 expires. Its concurrent detach waits for the writer's open transaction.
+      const maintenance = service.run(day('2031-04-04')).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 300));
+      // Polling goes on meanwhile: the open transaction and a new session both insert.
+      await insertRead('2031-04-04T08:00:01Z', null, writer);
+      const fresh = await connect();
+      await insertRead('2031-04-04T08:00:02Z', null, fresh).finally(() => fresh.end());
+      expect(settled).toBe(false);
+      await writer.query('commit');
+      const report = await maintenance;
+      await watching;
+
+      expect(report.dropped).toEqual(['meter_reads_p20310401']);
+      expect(await tableExists('meter_reads_p20310401')).toBe(false);
+      expect(strongest).toBe(false);
+      expect(await partitionOf('2031-04-04T08:00:01Z')).toEqual(['meter_reads_p20310404']);
+    } finally {
+      await writer.end();
+      await watcher.end();
+    }
+  });
+
+  it('completes a detach left pending by an interrupted run (FINALIZE), then drops the partition', async () => {
+    await service.run(day('2031-05-01')); // 05-01..05-04
+    const reader = await connect();
+    const detacher = await connect();
+    try {
+      // An open transaction that has seen the partition makes the second half of the detach wait; the
+      // detaching session gives up, which leaves the detach pending, as a crash at that point would.
+      await reader.query('begin isolation level repeatable read');
+      await reader.query('select count(*) from meter_reads');
+      await detacher.query(`set lock_timeout = '200ms'`);
+      await expect(
+        detacher.query('alter table meter_reads detach partition meter_reads_p20310501 concurrently'),
+      ).rejects.toThrow(/lock timeout/);
+      await reader.query('commit');
+      expect(await partitions('meter_reads_p20310501')).toEqual([
+        { name: 'meter_reads_p20310501', pending: true },
+      ]);
+
+      const report = await service.run(day('2031-05-04'));
+      expect(report.finalized).toEqual(['meter_reads_p20310501']);
+      expect(report.dropped).toContain('meter_reads_p20310501');
+      expect(await tableExists('meter_reads_p20310501')).toBe(false);
+    } finally {
+      await reader.end();
+      await detacher.end();
+    }
+  });
+
+  it(`deletes expired meter events in batches of ${EVENT_DELETE_BATCH}, each its own statement`, async () => {
+    const expired = 2 * EVENT_DELETE_BATCH + 7;
+    await pool.query(
+      `insert into meter_events (meter_id, event_type, reason, created_at)
+       select $1, 'status-change', 'bulk', timestamptz '2031-06-01T00:00:00Z' + g * interval '1 second'
+       from generate_series(1, $2) g`,
+      [meterId, expired],
+    );
+    await pool.query(
+      `insert into meter_events (meter_id, event_type, reason, created_at)
+       values ($1, 'status-change', 'keep', '2031-06-10T00:00:00Z')`,
+      [meterId],
+    );
+    const report = await service.run(day('2031-06-11'));
+    expect(report.deletedEvents).toBe(expired);
+    expect(report.eventDeleteStatements).toBe(3);
+    const { rows } = await pool.query<{ reason: string }>(
+      `select reason from meter_events where created_at >= '2031-06-01'`,
+    );
+    expect(rows.map((r) => r.reason)).toEqual(['keep']);
+  });
+
+  it('runs once at a time across processes: while another session holds the maintenance lock, a run does nothing', async () => {
+    const other = await connect();
+    try {
+      await other.query('select pg_advisory_lock($1)', [MAINTENANCE_LOCK_KEY]);
+      const skipped = await service.run(day('2031-07-01'));
+      expect(skipped).toMatchObject({ ran: false, created: [] });
+      expect(await partitions('meter_reads_p203107%')).toEqual([]);
+      await other.query('select pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY]);
+      const done = await service.run(day('2031-07-01'));
+      expect(done.ran).toBe(true);
+      expect(done.created).toHaveLength(4);
+      // The lock is released after each run (the next run is not refused).
+      expect((await service.run(day('2031-07-01'))).ran).toBe(true);
+    } finally {
+      await other.end();
+    }
   });
 });
