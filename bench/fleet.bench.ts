@@ -376,6 +376,11 @@ async function main(): Promise<void> {
     );
   } finally {
     await api?.close().catch(() => undefined);
+    if (process.env.BENCH_LOG_TAIL) {
+      // Diagnosis: the end of each process's own output (BENCH_LOG_TAIL characters).
+      for (const p of processes)
+        console.log(`\n--- pid ${p.child.pid} ---\n${p.output().slice(-Number(process.env.BENCH_LOG_TAIL))}`);
+    }
     await Promise.all(processes.reverse().map((p) => p.stop().catch(() => undefined)));
     await db.end();
     await globalTeardown();

@@ -108,7 +108,12 @@ async function main(): Promise<void> {
     );
     const gateway = new URL(sim.gatewayUrl);
     const repository = new PollingRepository(pool);
-    const rules = { offlineAfterFailures: 3, fallbackIntervalMs: 60_000, backoffMaxMs: 900_000 };
+    const rules = {
+      offlineAfterFailures: 3,
+      fallbackIntervalMs: 60_000,
+      backoffMaxMs: 900_000,
+      intervalSettingKey: 'storage-bench',
+    };
     const start = Date.now() - POLLS * 60_000;
     // Reads live in daily partitions (no default partition); the first polls may fall on yesterday.
     const ddl = await pool.connect();

@@ -151,3 +151,11 @@ export function pollingKeys(prefix: string) {
     meterLock: (meterId: string) => `${prefix}:meter-lock:${meterId}`,
   };
 }
+
+/**
+ * `settings` key of the fleet-wide polling interval in force (ms), per queue prefix: processes sharing a
+ * prefix are one fleet. Written by the api (seeded from METER_POLLING_INTERVAL, changed by an admin).
+ */
+export function pollingIntervalSettingKey(queuePrefix: string): string {
+  return `polling.intervalMs:${queuePrefix}`;
+}

@@ -1,4 +1,5 @@
 import { ApiEnv, POLLING_INTERVAL_MAX_MS, POLLING_INTERVAL_MIN_MS } from '@app/config';
+import { pollingIntervalSettingKey } from '@app/contracts';
 import { SettingsRepository } from '@app/database';
 import { Injectable, Logger } from '@nestjs/common';
 
@@ -23,7 +24,7 @@ export class PollingIntervalService {
     private readonly settings: SettingsRepository,
     env: ApiEnv,
   ) {
-    this.settingKey = `polling.intervalMs:${env.QUEUE_PREFIX}`;
+    this.settingKey = pollingIntervalSettingKey(env.QUEUE_PREFIX);
     this.envIntervalMs = env.METER_POLLING_INTERVAL;
   }
 

@@ -1,7 +1,12 @@
 import { CommonEnv } from '@app/config';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { METER_LOCK_TTL_MS, MeterBusyError, MeterLockService } from './meter-lock.service';
+import {
+  METER_LOCK_REFRESH_MS,
+  METER_LOCK_TTL_MS,
+  MeterBusyError,
+  MeterLockService,
+} from './meter-lock.service';
 
 /** Against the test run's real Redis. */
 describe('MeterLockService (real Redis)', () => {
@@ -25,7 +30,7 @@ describe('MeterLockService (real Redis)', () => {
     const again = await locks.tryAcquire(meterId);
     expect(again).not.toBeNull();
     await again!.release();
-  }, 15_000);
+  }, 25_000);
 
   it('releases the lock when the work throws, and a waiting command gets it', async () => {
     const meterId = randomUUID();
@@ -59,8 +64,8 @@ describe('MeterLockService (real Redis)', () => {
       const service = new MeterLockService(lonely, env);
       const held = await service.tryAcquire(randomUUID());
       lonely.disconnect();
-      // The holder extends its lock at 80 % of the TTL: that refresh now fails.
-      await new Promise((r) => setTimeout(r, METER_LOCK_TTL_MS));
+      // The holder's next refresh of its lock now fails.
+      await new Promise((r) => setTimeout(r, METER_LOCK_REFRESH_MS + 1000));
       await held!.release();
       expect(unhandled).toEqual([]);
     } finally {

@@ -6,10 +6,12 @@ import { Mutex } from 'redis-semaphore';
 import { POLLING_REDIS } from './polling-redis.provider';
 
 /**
- * Lifetime of a meter lock in Redis. The holder extends it every 80 % of this while it works, so it only
- * matters when a process dies holding the lock: the meter is free again after at most this.
+ * Lifetime of a meter lock in Redis. It only matters when a process dies holding the lock: the meter is
+ * free again after at most this. The holder extends it every METER_LOCK_REFRESH_MS while it works, a third
+ * of the TTL, so a refresh may be seconds late (a loaded machine, a slow Redis) without losing the lock.
  */
-export const METER_LOCK_TTL_MS = 6000;
+export const METER_LOCK_TTL_MS = 15_000;
+export const METER_LOCK_REFRESH_MS = 5_000;
 const RETRY_EVERY_MS = 20;
 
 export class MeterBusyError extends Error {
@@ -93,6 +95,7 @@ export class MeterLockService {
   private async acquire(meterId: string, waitMs: number): Promise<HeldMeterLock | null> {
     const mutex = new Mutex(this.client, this.keys.meterLock(meterId), {
       lockTimeout: METER_LOCK_TTL_MS,
+      refreshInterval: METER_LOCK_REFRESH_MS,
       acquireTimeout: Math.max(waitMs, 1000),
       acquireAttemptsLimit: waitMs > 0 ? Number.POSITIVE_INFINITY : 1,
       retryInterval: RETRY_EVERY_MS,

@@ -1,5 +1,5 @@
 import { CommunicationStatus, MeterStatus, PolledMeter, ReadingType } from '@app/contracts';
-import { EncodedReadValues, PG_POOL, ReadLayoutCache } from '@app/database';
+import { createReadPartition, EncodedReadValues, PG_POOL, ReadLayoutCache, utcDayStart } from '@app/database';
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 
@@ -40,12 +40,14 @@ export interface StatusRules {
   offlineAfterFailures: number;
   /** METER_OFFLINE_BACKOFF_MAX_MS (never below the interval). */
   backoffMaxMs: number;
-  /** The first backoff step when the fleet-wide interval cannot be read from `settings`. */
+  /** `settings` key of the fleet-wide interval in force: the first backoff step. */
+  intervalSettingKey: string;
+  /** The first backoff step when that setting is missing (the api has not seeded it yet). */
   fallbackIntervalMs: number;
 }
 
-/** The `settings` key of the fleet-wide polling interval in force (written by the api). */
-export const POLLING_INTERVAL_SETTING = 'polling.intervalMs';
+/** SQLSTATE of "no partition of relation meter_reads found for row". */
+const NO_PARTITION_FOR_ROW = '23514';
 
 /** Conditions of the polling set: pollable status, not deleted, has an address. */
 const POLLABLE = `deleted_at IS NULL AND status IN ('online', 'offline') AND ip_address IS NOT NULL`;
@@ -116,8 +118,7 @@ locked AS (
   FOR UPDATE OF m
 ),
 step AS (
-  SELECT COALESCE((SELECT (value #>> '{}')::float8 FROM settings WHERE key = '${POLLING_INTERVAL_SETTING}'),
-                  $13::float8) AS ms
+  SELECT COALESCE((SELECT (value #>> '{}')::float8 FROM settings WHERE key = $14), $13::float8) AS ms
 ),
 upd AS (
   UPDATE meters m SET
@@ -216,7 +217,32 @@ export class PollingRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * Stores reads (see STORE_READS_SQL). A read whose day has no partition yet (maintenance creates them
+   * days ahead, so only a clock far off or maintenance not running for days) gets its partition created
+   * here, and the statement runs again: a read is never refused for want of a partition.
+   */
   async storeReads(reads: readonly ReadToStore[], rules: StatusRules): Promise<StoredRead[]> {
+    try {
+      return await this.storeReadsOnce(reads, rules);
+    } catch (err) {
+      if ((err as { code?: string }).code !== NO_PARTITION_FOR_ROW) throw err;
+      await this.createPartitionsFor(reads);
+      return this.storeReadsOnce(reads, rules);
+    }
+  }
+
+  private async createPartitionsFor(reads: readonly ReadToStore[]): Promise<void> {
+    const days = new Set(reads.map((r) => utcDayStart(r.readAt.getTime())));
+    const client = await this.pool.connect();
+    try {
+      for (const day of days) await createReadPartition(client, day);
+    } finally {
+      client.release();
+    }
+  }
+
+  private async storeReadsOnce(reads: readonly ReadToStore[], rules: StatusRules): Promise<StoredRead[]> {
     if (reads.length === 0) return [];
     const layoutIds = await this.layouts.resolve(
       this.pool,
@@ -236,6 +262,7 @@ export class PollingRepository {
       rules.offlineAfterFailures,
       rules.backoffMaxMs,
       rules.fallbackIntervalMs,
+      rules.intervalSettingKey,
     ]);
     return rows.map((r) => ({
       stored: r.stored,

@@ -14,7 +14,17 @@ const exchange = (meterId: string, readAt: Date, ok = true): MeterExchange => ({
   readAt: readAt.toISOString(),
   communicationStatus: ok ? 'success' : 'failed',
   readings: ok
-    ? [{ obisCode: '1-0:32.7.0.255', value: 230.1, rawValue: 2301, scaler: -1, unit: 'V', quality: 'good' }]
+    ? [
+        {
+          obisCode: '1-0:32.7.0.255',
+          name: 'Voltage L1',
+          value: 230.1,
+          rawValue: 2301,
+          scaler: -1,
+          unit: 'V',
+          quality: 'good',
+        },
+      ]
     : [],
   responseTime: 12,
   ...(ok ? {} : { error: 'no answer within 1000 ms' }),
@@ -109,6 +119,17 @@ describe('ReadStore with PostgreSQL', () => {
     expect(await events(meterId)).toEqual([]);
   });
 
+  it('stores a read whose day has no partition yet, creating the partition', async () => {
+    const meterId = await newMeter();
+    const farAhead = new Date(Date.UTC(2031, 4, 17, 12));
+    expect((await store.store(readRecord(exchange(meterId, farAhead), 'on-demand', null))).stored).toBe(true);
+    const { rows } = await pool.query(
+      `select tableoid::regclass::text as p from meter_reads where meter_id = $1`,
+      [meterId],
+    );
+    expect(rows).toEqual([{ p: 'meter_reads_p20310517' }]);
+  });
+
   it('retries a store that PostgreSQL refused once (a failing trigger) and loses nothing', async () => {
     const meterId = await newMeter();
     // A sequence, because a row deleted by the failing statement would come back with its rollback.
@@ -120,7 +141,7 @@ describe('ReadStore with PostgreSQL', () => {
         return new;
       end $$`);
     await pool.query(
-      `create trigger fail_once before insert on meter_reads_default for each row execute function fail_once()`,
+      `create trigger fail_once before insert on meter_reads for each row execute function fail_once()`,
     );
     try {
       const retriesBefore = store.counters.retries;
@@ -132,7 +153,7 @@ describe('ReadStore with PostgreSQL', () => {
       expect(store.counters.retries).toBeGreaterThan(retriesBefore);
       expect(await records(meterId)).toHaveLength(3);
     } finally {
-      await pool.query(`drop trigger fail_once on meter_reads_default`);
+      await pool.query(`drop trigger fail_once on meter_reads`);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { WorkerEnv } from '@app/config';
-import { ReadingType } from '@app/contracts';
+import { pollingIntervalSettingKey, ReadingType } from '@app/contracts';
 import { encodeReadValues } from '@app/database';
 import { Injectable, Logger } from '@nestjs/common';
 import type { MeterExchange } from './meter-reader';
@@ -106,6 +106,7 @@ export class ReadStore {
     this.rules = {
       offlineAfterFailures: env.METER_OFFLINE_AFTER_FAILURES,
       backoffMaxMs: env.METER_OFFLINE_BACKOFF_MAX_MS,
+      intervalSettingKey: pollingIntervalSettingKey(env.QUEUE_PREFIX),
       fallbackIntervalMs: env.METER_POLLING_INTERVAL,
     };
   }
