@@ -557,3 +557,53 @@ export class PendingMeterRequests {
     });
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// A store failure injected once
+
+/**
+ * A trigger on meter_reads that raises on the first scheduled row inserted after arm(), once: the whole
+ * store statement fails as a PostgreSQL error would. A sequence counts, not a flag row: the raise rolls
+ * the failing statement back, and only nextval() survives a rollback.
+ */
+export class OnceStoreFailure {
+  static readonly MESSAGE = 'injected store failure (fault test)';
+
+  constructor(private readonly db: Queryable) {}
+
+  async install(): Promise<void> {
+    await this.db.query(`
+      CREATE SEQUENCE IF NOT EXISTS fault_test_store_seq;
+      SELECT setval('fault_test_store_seq', 1000000);
+      CREATE OR REPLACE FUNCTION fault_test_store_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.reading_type = 'scheduled' AND nextval('fault_test_store_seq') = 1 THEN
+          RAISE EXCEPTION '${OnceStoreFailure.MESSAGE}';
+        END IF;
+        RETURN NULL;
+      END $$;
+      DROP TRIGGER IF EXISTS fault_test_store_failure ON meter_reads;
+      CREATE TRIGGER fault_test_store_failure AFTER INSERT ON meter_reads
+        FOR EACH ROW EXECUTE FUNCTION fault_test_store_failure();`);
+  }
+
+  /** The next scheduled insert fails. */
+  async arm(): Promise<void> {
+    await this.db.query(`SELECT setval('fault_test_store_seq', 1, false)`);
+  }
+
+  /** Whether the armed failure has been raised. */
+  async fired(): Promise<boolean> {
+    const { rows } = await this.db.query<{ last_value: string; is_called: boolean }>(
+      `SELECT last_value, is_called FROM fault_test_store_seq`,
+    );
+    return rows[0].is_called && Number(rows[0].last_value) < 1000000;
+  }
+
+  async remove(): Promise<void> {
+    await this.db.query(`
+      DROP TRIGGER IF EXISTS fault_test_store_failure ON meter_reads;
+      DROP FUNCTION IF EXISTS fault_test_store_failure();
+      DROP SEQUENCE IF EXISTS fault_test_store_seq;`);
+  }
+}
