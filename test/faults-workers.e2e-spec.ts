@@ -68,6 +68,8 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
   let storeFailure: OnceStoreFailure;
   /** Start of the current counting window (counters reset then, nothing in flight). */
   let since: Date;
+  /** When polling resumed in that window: ticks due earlier waited in the paused queue. */
+  let resumedAt: Date;
 
   const processes = () =>
     Object.fromEntries(workers.map((w, i) => [`worker ${i + 1} (pid ${w.child.pid})`, w]));
@@ -78,6 +80,7 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
     await resetSimulatorCounters(sim.controlUrl);
     since = new Date();
     await pause.resume();
+    resumedAt = new Date();
   }
 
   /**
@@ -94,10 +97,10 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
       since,
       killedInFlight,
     });
-    // The first tick after a resume may have been dropped as stale (it fell due while paused).
+    // Ticks that fell due while polling was paused may be dropped as stale: they do not count.
     const ticks = await everyTickStoredOnce(db, {
       meterIds,
-      from: new Date(since.getTime() + INTERVAL),
+      from: resumedAt,
       to: new Date(pausedAt.getTime() - INTERVAL / 2),
       intervalMs: INTERVAL,
       successfulOnly: true,
