@@ -216,7 +216,7 @@ async function main(): Promise<void> {
           return {
             at,
             detail: `pid ${victim.child.pid} SIGKILLed with ${active.length} batch(es) active (${meterIds.size} meters)`,
-            killedInFlight: { meterIds, reason: `SIGKILL at ${clock(at)}` },
+            killedInFlight: { meterIds },
             gone: victim,
           };
         }
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
       const ticks = await everyTickStoredOnce(db, {
         meterIds: answering,
         from: resumedAt,
-        to: new Date(pausedAt.getTime() - INTERVAL_MS / 2),
+        to: new Date(pausedAt.getTime() - INTERVAL_MS),
         intervalMs: INTERVAL_MS,
         successfulOnly: true,
       });
