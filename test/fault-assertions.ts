@@ -55,6 +55,21 @@ export async function resetSimulatorCounters(source: string | { resetCounters():
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `probe` until it returns a value, retrying its errors (right after a fault a pooled connection may still
+ * be a dead one) until `deadline`, then throwing the last one.
+ */
+async function retrying<T>(deadline: number, probe: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await probe();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // (a) every answer stored exactly once
 
@@ -151,11 +166,12 @@ export async function everyAnswerStoredOnce(options: AnswersOptions): Promise<An
   const settleMs = options.settleMs ?? 15_000;
   const ids = [...options.meters.values()];
   for (;;) {
-    const counters = await simulatorCounters(options.simulator);
-    const report = compareAnswers(
-      counters,
-      await storedSuccessfulReads(options.db, ids, options.since),
-      options,
+    const report = await retrying(started + settleMs, async () =>
+      compareAnswers(
+        await simulatorCounters(options.simulator),
+        await storedSuccessfulReads(options.db, ids, options.since),
+        options,
+      ),
     );
     // Lost-to-kill answers are tolerated at most one per meter the killed process was reading, so their
     // total never exceeds what it had in flight; a few more seconds let late (retried) stores count.
@@ -341,12 +357,14 @@ export async function pollingResumed(
   const deadline = options.after.getTime() + boundMs + (options.settleMs ?? 10_000);
   let firsts = new Map<string, number>();
   for (;;) {
-    const { rows } = await db.query<{ meter_id: string; first: Date }>(
-      `SELECT meter_id, min(read_at) AS first FROM meter_reads
-       WHERE meter_id = ANY($1::uuid[]) AND reading_type = 'scheduled' AND read_at > $2
-         AND ($3::boolean IS NOT TRUE OR communication_status <> 'failed')
-       GROUP BY meter_id`,
-      [[...options.meterIds], options.after, options.successfulOnly ?? false],
+    const { rows } = await retrying(deadline, () =>
+      db.query<{ meter_id: string; first: Date }>(
+        `SELECT meter_id, min(read_at) AS first FROM meter_reads
+         WHERE meter_id = ANY($1::uuid[]) AND reading_type = 'scheduled' AND read_at > $2
+           AND ($3::boolean IS NOT TRUE OR communication_status <> 'failed')
+         GROUP BY meter_id`,
+        [[...options.meterIds], options.after, options.successfulOnly ?? false],
+      ),
     );
     firsts = new Map(rows.map((r) => [r.meter_id, r.first.getTime() - options.after.getTime()]));
     if (firsts.size === options.meterIds.length || Date.now() > deadline) break;
@@ -425,7 +443,8 @@ export class PollingPause {
     await Promise.all(this.queues.map((q) => q.pause()));
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const active = (await Promise.all(this.queues.map((q) => q.getActiveCount()))).reduce((a, b) => a + b);
+      const counts = await retrying(deadline, () => Promise.all(this.queues.map((q) => q.getActiveCount())));
+      const active = counts.reduce((a, b) => a + b);
       if (active === 0 || Date.now() > deadline) return active;
       await sleep(100);
     }
