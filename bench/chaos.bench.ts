@@ -112,12 +112,13 @@ async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
     console.error(`\nBENCH_MAX_SECONDS (${MAX_SECONDS} s) reached: stopping everything`);
     for (const p of processes) p.child.kill('SIGKILL');
-    process.exit(2);
+    // The dedicated servers are child processes too: never leave them behind.
+    void Promise.race([dedicated?.stop(), sleep(10_000)]).finally(() => process.exit(2));
   }, MAX_SECONDS * 1000);
   watchdog.unref();
 
   try {
-    const faults = [...FAULTS];
+    let faults = [...FAULTS];
     if (faults.some((f) => f === 'pg-restart' || f === 'redis-flush')) {
       dedicated = await loadDedicatedServices();
       if (dedicated) {
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
         console.log(
           'no dedicated PostgreSQL/Redis harness in libs/testing yet: pg-restart and redis-flush skipped',
         );
-        faults.splice(0, faults.length, ...faults.filter((f) => f !== 'pg-restart' && f !== 'redis-flush'));
+        faults = faults.filter((f) => f !== 'pg-restart' && f !== 'redis-flush');
       }
     }
     const env: Record<string, string> = {
