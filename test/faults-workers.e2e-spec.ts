@@ -167,6 +167,29 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
     await db?.end();
   });
 
+  it('the database refuses a second scheduled record of one meter and tick, in every partition', async () => {
+    // The partitions the workers created at start-up (today and the next days) included.
+    const { rows: partitions } = await db.query<{ name: string; keyed: boolean }>(
+      `SELECT c.relname AS name, EXISTS (
+                SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique
+                  AND pg_get_indexdef(i.indexrelid) LIKE '%(meter_id, tick_at)%') AS keyed
+       FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
+       WHERE h.inhparent = 'meter_reads'::regclass ORDER BY 1`,
+    );
+    expect(partitions.length).toBeGreaterThanOrEqual(2);
+    expect(partitions.filter((p) => !p.keyed).map((p) => p.name)).toEqual([]);
+
+    const insert = `INSERT INTO meter_reads (meter_id, read_at, reading_type, communication_status, response_time_ms, tick_at)
+                    VALUES ($1, now(), 'scheduled', 'failed', 0, date_trunc('second', now()))`;
+    await db.query('BEGIN');
+    try {
+      await db.query(insert, [meterIds[0]]);
+      await expect(db.query(insert, [meterIds[0]])).rejects.toMatchObject({ code: '23505' });
+    } finally {
+      await db.query('ROLLBACK');
+    }
+  });
+
   it('a store that fails once is retried: no read lost, none stored twice, and the retry is logged', async () => {
     await openWindow();
     await sleep(INTERVAL);
