@@ -17,7 +17,11 @@
  * prints: when it was injected; recovery (first stored scheduled read started after the fault, and when
  * every answering meter had been read again); the simulator's answers vs stored reads (and how many the
  * killed worker took with it); duplicate scheduled records per tick; (meter, tick) pairs stored once;
- * processes alive. A Redis flush legitimately loses the ticks until the schedules are rebuilt.
+ * processes alive; then PASS, or FAIL with what broke a guarantee: an answer not stored once, a tick
+ * stored twice or not at all (except after a Redis flush, which loses the ticks until the schedules are
+ * rebuilt), a process that died, a SIGTERMed worker that did not exit 0 within SHUTDOWN_GRACE_MS, or a
+ * meter not read again within 2 intervals of the fault being over (after a Redis flush: max(2 intervals,
+ * 10 s) for the schedules to come back, plus one interval for the meter's slot to tick).
  */
 import type { PollBatchPayload } from '@app/contracts';
 import { adminToken, createTestApi, startProcess, type StartedProcess, type TestApi } from '@app/testing';
@@ -96,6 +100,12 @@ interface Injected {
   killedInFlight?: KilledInFlight;
   /** The worker this fault took away (replaced once the window is judged). */
   gone?: StartedProcess;
+  /** How long the dependency was away (recovery is judged from its return). */
+  downMs: number;
+  /** Every answering meter must have been read again within this, after the dependency is back. */
+  recoveryBoundMs: number;
+  /** What went wrong with the fault itself (e.g. a worker that did not exit 0). */
+  failure?: string;
 }
 
 async function main(): Promise<void> {
@@ -219,6 +229,8 @@ async function main(): Promise<void> {
             detail: `pid ${victim.child.pid} SIGKILLed with ${active.length} batch(es) active (${meterIds.size} meters)`,
             killedInFlight: { meterIds },
             gone: victim,
+            downMs: 0,
+            recoveryBoundMs: 2 * INTERVAL_MS,
           };
         }
         case 'worker-term': {
@@ -226,29 +238,56 @@ async function main(): Promise<void> {
           const inFlight = pending!.byProcess([victim.child.pid!]).get(victim.child.pid!);
           const at = new Date();
           const code = await victim.stop('SIGTERM', GRACE_MS + 10_000);
+          const tookMs = Date.now() - at.getTime();
           return {
             at,
             detail:
               `pid ${victim.child.pid} SIGTERMed with ${inFlight} reads in flight: exit ${code}` +
-              `${victim.child.signalCode ? ` (${victim.child.signalCode})` : ''} after ${Date.now() - at.getTime()} ms`,
+              `${victim.child.signalCode ? ` (${victim.child.signalCode})` : ''} after ${tookMs} ms`,
             gone: victim,
+            downMs: 0,
+            recoveryBoundMs: 2 * INTERVAL_MS,
+            failure:
+              code !== 0 || tookMs > GRACE_MS
+                ? `SIGTERMed worker exited ${code ?? victim.child.signalCode} after ${tookMs} ms`
+                : undefined,
           };
         }
         case 'store-failure': {
           await storeFailure!.arm();
           const armedAt = Date.now();
           while (!(await storeFailure!.fired()) && Date.now() - armedAt < 3 * INTERVAL_MS) await sleep(20);
-          return { at: new Date(), detail: `one store statement failed (${OnceStoreFailure.MESSAGE})` };
+          const fired = await storeFailure!.fired();
+          return {
+            at: new Date(),
+            detail: `one store statement failed (${OnceStoreFailure.MESSAGE})`,
+            downMs: 0,
+            recoveryBoundMs: 2 * INTERVAL_MS,
+            failure: fired ? undefined : 'the armed store failure never fired',
+          };
         }
         case 'pg-restart': {
           const at = new Date();
           await dedicated!.restartPostgres('fast');
-          return { at, detail: `PostgreSQL restarted (fast), back after ${Date.now() - at.getTime()} ms` };
+          const downMs = Date.now() - at.getTime();
+          return {
+            at,
+            detail: `PostgreSQL restarted (fast), back after ${downMs} ms`,
+            downMs,
+            recoveryBoundMs: 2 * INTERVAL_MS,
+          };
         }
         case 'redis-flush': {
           const at = new Date();
           await dedicated!.restartRedis({ flush: true });
-          return { at, detail: `Redis restarted empty, back after ${Date.now() - at.getTime()} ms` };
+          const downMs = Date.now() - at.getTime();
+          // Guarantee 3: schedules come back within max(2 intervals, 10 s) after Redis lost its data.
+          return {
+            at,
+            detail: `Redis restarted empty, back after ${downMs} ms`,
+            downMs,
+            recoveryBoundMs: Math.max(2 * INTERVAL_MS, 10_000) + INTERVAL_MS,
+          };
         }
       }
     };
@@ -294,6 +333,23 @@ async function main(): Promise<void> {
       const duplicates = await noDuplicateTicks(db, { since });
       const dead = allAlive(alive()).problems;
 
+      const recoveryMs = resumed.allReadAfterMs === null ? null : resumed.allReadAfterMs - injected.downMs;
+      const failures = [
+        ...(injected.failure ? [injected.failure] : []),
+        ...(answers.problems.length ? [`${answers.problems.length} meters with answers ≠ stored`] : []),
+        ...(duplicates.duplicates.length ? [`${duplicates.duplicates.length} ticks stored twice`] : []),
+        ...(duplicates.withoutTick ? [`${duplicates.withoutTick} scheduled records without tick_at`] : []),
+        // A Redis flush loses the ticks until the schedules are rebuilt: judged by its recovery bound instead.
+        ...(fault !== 'redis-flush' && ticks.missing.length
+          ? [`${ticks.missing.length} (meter, tick) pairs not stored`]
+          : []),
+        ...(recoveryMs === null || recoveryMs > injected.recoveryBoundMs
+          ? [
+              `every meter read again ${seconds(recoveryMs)} after the fault was over (bound ${seconds(injected.recoveryBoundMs)})`,
+            ]
+          : []),
+        ...(dead.length ? ['a process died'] : []),
+      ];
       const lines = [
         `fault ${fault}: ${injected.detail}; injected at ${clock(injected.at)} (window from ${clock(since)})`,
         `  recovery: first stored scheduled read started ${seconds(resumed.firstAnyAfterMs)} after the fault, ` +
@@ -308,12 +364,14 @@ async function main(): Promise<void> {
           `tick_at ${duplicates.withoutTick}; (meter, tick) pairs stored once ${ticks.storedOnce} of ${ticks.expected}` +
           `; jobs still active at pause ${stillActive}`,
         `  processes alive: ${dead.length ? `NO: ${dead.map((d) => d.split(';')[0]).join(', ')}` : 'yes'}`,
+        `  ${failures.length ? `FAIL: ${failures.join('; ')}` : 'PASS'}`,
       ];
       console.log(lines.join('\n'));
       summary.push(
         `${fault.padEnd(13)} recovery ${seconds(resumed.allReadAfterMs).padStart(7)}  answers ${answers.answered} ` +
           `stored ${answers.stored} lost-to-kill ${answers.lostToKill} other-diff ${answers.problems.length}  ` +
-          `dup ${duplicates.duplicates.length}  ticks ${ticks.storedOnce}/${ticks.expected}`,
+          `dup ${duplicates.duplicates.length}  ticks ${ticks.storedOnce}/${ticks.expected}  ` +
+          (failures.length ? 'FAIL' : 'PASS'),
       );
 
       if (injected.gone) workers.push(await startWorker());
