@@ -23,7 +23,6 @@
  * meter not read again within 2 intervals of the fault being over (after a Redis flush: max(2 intervals,
  * 10 s) for the schedules to come back, plus one interval for the meter's slot to tick).
  */
-import type { PollBatchPayload } from '@app/contracts';
 import { adminToken, createTestApi, startProcess, type StartedProcess, type TestApi } from '@app/testing';
 import type { Job } from 'bullmq';
 import { Pool } from 'pg';
@@ -35,7 +34,7 @@ import {
   allAlive,
   everyAnswerStoredOnce,
   everyTickStoredOnce,
-  type KilledInFlight,
+  killedWorkerReads,
   noDuplicateTicks,
   OnceStoreFailure,
   PendingMeterRequests,
@@ -97,7 +96,8 @@ async function loadDedicatedServices(): Promise<DedicatedServices | null> {
 interface Injected {
   at: Date;
   detail: string;
-  killedInFlight?: KilledInFlight;
+  /** Poll jobs active right after a worker was SIGKILLed (its own among them). */
+  activeAtKill?: Job[];
   /** The worker this fault took away (replaced once the window is judged). */
   gone?: StartedProcess;
   /** How long the dependency was away (recovery is judged from its return). */
@@ -188,8 +188,8 @@ async function main(): Promise<void> {
       processes.push(w);
       return w;
     };
-    const startedAt = new Date();
     workers = await Promise.all(Array.from({ length: WORKERS }, startWorker));
+    const startedAt = new Date();
     const warm = await pollingResumed(db, {
       meterIds: answering,
       after: startedAt,
@@ -220,14 +220,11 @@ async function main(): Promise<void> {
           const victim = await victimWithReads();
           victim.child.kill('SIGKILL');
           const at = new Date();
-          const active = (await pause!.pollQueue.getActive()) as Job<PollBatchPayload>[];
-          const meterIds = new Set(
-            active.flatMap((j) => (Array.isArray(j.data?.meterIds) ? j.data.meterIds : [])),
-          );
+          const activeAtKill = await pause!.pollQueue.getActive();
           return {
             at,
-            detail: `pid ${victim.child.pid} SIGKILLed with ${active.length} batch(es) active (${meterIds.size} meters)`,
-            killedInFlight: { meterIds },
+            detail: `pid ${victim.child.pid} SIGKILLed while ${activeAtKill.length} poll job(s) were active`,
+            activeAtKill,
             gone: victim,
             downMs: 0,
             recoveryBoundMs: 2 * INTERVAL_MS,
@@ -315,12 +312,15 @@ async function main(): Promise<void> {
 
       const pausedAt = new Date();
       const stillActive = await pause.pause(2 * INTERVAL_MS + 5000);
+      const killed = injected.activeAtKill
+        ? await killedWorkerReads(pause.pollQueue, injected.activeAtKill)
+        : undefined;
       const answers = await everyAnswerStoredOnce({
         db,
         simulator: sim.controlUrl,
         meters: idByNumber,
         since,
-        killedInFlight: injected.killedInFlight,
+        killedInFlight: killed,
         settleMs: 15_000,
       });
       const ticks = await everyTickStoredOnce(db, {
@@ -355,8 +355,9 @@ async function main(): Promise<void> {
         `  recovery: first stored scheduled read started ${seconds(resumed.firstAnyAfterMs)} after the fault, ` +
           `every answering meter read again after ${seconds(resumed.allReadAfterMs)}`,
         `  answers ${answers.answered} vs stored ${answers.stored}` +
-          (injected.killedInFlight
-            ? `, lost with the killed worker ${answers.lostToKill} (≤ ${injected.killedInFlight.meterIds.size} in flight)`
+          (killed
+            ? `, lost with the killed worker ${answers.lostToKill} (≤ the ${killed.meterIds.size} meters of its ` +
+              `${killed.jobs.length} batches)`
             : '') +
           `; meters with other differences ${answers.problems.length}` +
           (answers.problems.length ? ` (e.g. ${answers.problems.slice(0, 3).join('; ')})` : ''),

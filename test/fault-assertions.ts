@@ -24,7 +24,7 @@ import {
   slotOffsetMs,
 } from '@app/contracts';
 import type { StartedProcess } from '@app/testing';
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -462,6 +462,30 @@ export class PollingPause {
   async close(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.close()));
   }
+}
+
+/**
+ * What a killed worker was reading: of the poll jobs active when it died (`getActive()` right after the
+ * kill, the survivors' included), those BullMQ has since found stalled (stalledCounter > 0) or that are
+ * still active; a job no longer there counts too, since we cannot tell. The survivors' jobs finish
+ * normally and are left out.
+ */
+export async function killedWorkerReads(
+  queue: Queue,
+  activeAtKill: readonly Job[],
+): Promise<KilledInFlight & { jobs: Job[] }> {
+  const meterIds = new Set<string>();
+  const jobs: Job[] = [];
+  for (const job of activeAtKill) {
+    const ids = (job.data as { meterIds?: unknown }).meterIds;
+    if (!Array.isArray(ids)) continue;
+    const now = await Job.fromId(queue, job.id!);
+    const theirs = !now || now.stalledCounter > 0 || (await now.getState()) === 'active';
+    if (!theirs) continue;
+    jobs.push(job);
+    for (const id of ids) meterIds.add(String(id));
+  }
+  return { meterIds, jobs };
 }
 
 // ---------------------------------------------------------------------------------------------------------
