@@ -4,11 +4,15 @@
  * the guarantee held, so a suite asserts `expect(report.problems).toEqual([])` and a failure reads as a
  * list of sentences, one per meter or tick that went wrong; the bench prints the same reports.
  *
- *   const pause = await PollingPause.connect(env);        // quiesce: no poll or command job in flight
- *   await pause.pause();
+ *   const pause = PollingPause.connect(env);     // BullMQ pause of the poll and command queues
+ *   await pause.pause(); await resetSimulatorCounters(sim.controlUrl); const since = new Date();
+ *   await pause.resume();                          // … inject the fault, let polling run …
+ *   await pause.pause();                           // nothing in flight: judge the window
  *   const answers = await everyAnswerStoredOnce({ db, simulator: sim.controlUrl, meters, since });
  *   const ticks = await everyTickStoredOnce(db, { meterIds, from, to, intervalMs });
- *   await pause.resume();
+ *   const duplicates = await noDuplicateTicks(db, { meterIds, since });
+ *   const resumed = await pollingResumed(db, { meterIds, after: faultOverAt, intervalMs, intervals: 2 });
+ *   expect(allAlive({ api, worker1, worker2 }).problems).toEqual([]);
  *
  * Counting rule: the simulator counts a read as answered when it sends a valid 200 body; the head-end
  * must then hold exactly one successful (success or partial) read record for it. Compare over a window
