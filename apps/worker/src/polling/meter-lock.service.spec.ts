@@ -1,18 +1,19 @@
-import { CommonEnv } from '@app/config';
+import { WorkerEnv } from '@app/config';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import {
-  METER_LOCK_REFRESH_MS,
-  METER_LOCK_TTL_MS,
-  MeterBusyError,
-  MeterLockService,
-} from './meter-lock.service';
+import { MeterBusyError, MeterLockService } from './meter-lock.service';
+
+/** POLL_JOB_LOCK_MS: the meter locks' TTL too, refreshed every third of it. */
+const TTL_MS = 1500;
 
 /** Against the test run's real Redis. */
 describe('MeterLockService (real Redis)', () => {
   let redis: Redis;
   let locks: MeterLockService;
-  const env = Object.assign(new CommonEnv(), { QUEUE_PREFIX: `hes-lock-${process.pid}` });
+  const env = Object.assign(new WorkerEnv(), {
+    QUEUE_PREFIX: `hes-lock-${process.pid}`,
+    POLL_JOB_LOCK_MS: TTL_MS,
+  });
 
   beforeAll(() => {
     redis = new Redis(process.env.REDIS_URL!);
@@ -24,13 +25,13 @@ describe('MeterLockService (real Redis)', () => {
     const meterId = randomUUID();
     const held = await locks.tryAcquire(meterId);
     expect(held).not.toBeNull();
-    await new Promise((r) => setTimeout(r, METER_LOCK_TTL_MS + 1000));
+    await new Promise((r) => setTimeout(r, 3 * TTL_MS));
     expect(await locks.tryAcquire(meterId)).toBeNull();
     await held!.release();
     const again = await locks.tryAcquire(meterId);
     expect(again).not.toBeNull();
     await again!.release();
-  }, 25_000);
+  });
 
   it('releases the lock when the work throws, and a waiting command gets it', async () => {
     const meterId = randomUUID();
@@ -65,11 +66,11 @@ describe('MeterLockService (real Redis)', () => {
       const held = await service.tryAcquire(randomUUID());
       lonely.disconnect();
       // The holder's next refresh of its lock now fails.
-      await new Promise((r) => setTimeout(r, METER_LOCK_REFRESH_MS + 1000));
+      await new Promise((r) => setTimeout(r, TTL_MS));
       await held!.release();
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
-  }, 15_000);
+  });
 });

@@ -1,17 +1,10 @@
-import { CommonEnv } from '@app/config';
+import { WorkerEnv } from '@app/config';
 import { pollingKeys } from '@app/contracts';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Mutex } from 'redis-semaphore';
 import { POLLING_REDIS } from './polling-redis.provider';
 
-/**
- * Lifetime of a meter lock in Redis. It only matters when a process dies holding the lock: the meter is
- * free again after at most this. The holder extends it every METER_LOCK_REFRESH_MS while it works, a third
- * of the TTL, so a refresh may be seconds late (a loaded machine, a slow Redis) without losing the lock.
- */
-export const METER_LOCK_TTL_MS = 15_000;
-export const METER_LOCK_REFRESH_MS = 5_000;
 const RETRY_EVERY_MS = 20;
 
 export class MeterBusyError extends Error {
@@ -64,10 +57,18 @@ export class MeterLockService {
   private readonly logger = new Logger(MeterLockService.name);
   private readonly keys: ReturnType<typeof pollingKeys>;
   private readonly client: LockClient;
+  /**
+   * Lifetime of a lock in Redis: it only matters when a process dies holding it (the meter is free again
+   * after at most this), so it is the same as a poll job's lock (POLL_JOB_LOCK_MS): a dead worker's batch
+   * is taken over and its meters can be read at once. The holder extends it every third of it, so a
+   * refresh may come late (a loaded machine, a slow Redis) without losing the lock.
+   */
+  readonly ttlMs: number;
 
-  constructor(@Inject(POLLING_REDIS) redis: Redis, env: CommonEnv) {
+  constructor(@Inject(POLLING_REDIS) redis: Redis, env: WorkerEnv) {
     this.keys = pollingKeys(env.QUEUE_PREFIX);
     this.client = lockClient(redis);
+    this.ttlMs = env.POLL_JOB_LOCK_MS;
   }
 
   /** Runs `fn` holding the meter's lock; throws MeterBusyError when it cannot be had within waitMs. */
@@ -94,8 +95,8 @@ export class MeterLockService {
 
   private async acquire(meterId: string, waitMs: number): Promise<HeldMeterLock | null> {
     const mutex = new Mutex(this.client, this.keys.meterLock(meterId), {
-      lockTimeout: METER_LOCK_TTL_MS,
-      refreshInterval: METER_LOCK_REFRESH_MS,
+      lockTimeout: this.ttlMs,
+      refreshInterval: Math.ceil(this.ttlMs / 3),
       acquireTimeout: Math.max(waitMs, 1000),
       acquireAttemptsLimit: waitMs > 0 ? Number.POSITIVE_INFINITY : 1,
       retryInterval: RETRY_EVERY_MS,

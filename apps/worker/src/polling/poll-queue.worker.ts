@@ -31,9 +31,10 @@ export function pollWorkerConcurrency(maxConcurrentPolls: number): number {
 /**
  * Share of the interval after its tick within which a tick or batch still runs. Later, the slot's next
  * tick is near and covers its meters; running it would read them twice within a short time (and let a
- * backlog grow unbounded). Wide enough for a batch taken over from a dead worker (≤ 1.5 × the job lock).
+ * backlog grow unbounded). Wide, so that a batch taken over from a dead worker (≤ 1.5 × POLL_JOB_LOCK_MS
+ * after the worker died) still reads its meters within their interval.
  */
-export const STALE_AFTER_SHARE = 0.75;
+export const STALE_AFTER_SHARE = 0.9;
 
 export function isStale(tickAt: number, intervalMs: number, nowMs: number): boolean {
   return nowMs > tickAt + intervalMs * STALE_AFTER_SHARE;

@@ -57,9 +57,9 @@ describe('partition naming and retention', () => {
 });
 
 describe('poll job rules', () => {
-  it('drops a job that starts more than three quarters of an interval late', () => {
-    expect(isStale(10_000, 2000, 11_499)).toBe(false);
-    expect(isStale(10_000, 2000, 11_501)).toBe(true);
+  it('drops a job that starts more than nine tenths of an interval late', () => {
+    expect(isStale(10_000, 2000, 11_799)).toBe(false);
+    expect(isStale(10_000, 2000, 11_801)).toBe(true);
   });
 
   it('runs enough batches to keep the read cap busy, within bounds', () => {

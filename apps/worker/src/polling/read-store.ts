@@ -214,6 +214,10 @@ export class ReadStore {
           return;
         }
         if (!isTransientStoreError(err)) {
+          this.logger.warn(
+            `PostgreSQL refused a store of ${batch.length} read(s) (${(err as Error).message}); retrying` +
+              (batch.length > 1 ? ' in halves to isolate the refused rows' : ''),
+          );
           if (batch.length > 1) {
             // Narrow the refusal down to the rows that cause it; the others are stored.
             const half = Math.ceil(batch.length / 2);
