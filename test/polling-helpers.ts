@@ -19,6 +19,8 @@ export function pollingEnv(prefix: string, overrides: Record<string, string> = {
     METER_OFFLINE_AFTER_FAILURES: '1',
     METER_OFFLINE_BACKOFF_MAX_MS: '4000',
     METER_MAX_CONCURRENT_POLLS: '50',
+    // A dead worker's batches and meter locks are taken over within 1.5 s: well inside these short intervals.
+    POLL_JOB_LOCK_MS: '1000',
     ...overrides,
   };
 }
