@@ -32,6 +32,8 @@ export async function startProcess(app: AppName, options: StartOptions = {}): Pr
   const child = spawn(
     process.execPath,
     [
+      // Diagnosis, e.g. HES_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS).
+      ...(process.env.HES_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       '-r',
       'ts-node/register/transpile-only',
       '-r',
