@@ -5,23 +5,27 @@ import { MeterProtocolModule } from '@app/meter-protocol';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { CommandsModule } from './commands/commands.module';
 import { PollingModule } from './polling/polling.module';
 
+/**
+ * The order of the global modules below is the shutdown order, reversed: Nest closes feature modules
+ * first (the poll processor drains in beforeApplicationShutdown), then global modules in reverse import
+ * order. So the BullMQ explorer closes the command processor (waiting for its job) while the meter
+ * transport, the live-event publisher and the pg pool are still open; they close after it, the pool last.
+ */
 @Module({
   imports: [
     AppConfigModule.forApp(WorkerEnv),
     DatabaseModule,
-    // Shared BullMQ connection and key prefix for every queue this process uses (QUEUES.POLL, QUEUES.COMMAND).
-    BullModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) =>
-        bullRootOptions(config.getOrThrow<string>('REDIS_URL'), config.getOrThrow<string>('QUEUE_PREFIX')),
-    }),
-    MeterProtocolModule.forRoot(),
     // Live events to the api instances (publisher ids `w<pid>-…`).
     RealtimePublisherModule.forRoot('w'),
+    MeterProtocolModule.forRoot(),
+    // Shared BullMQ connection and key prefix for every queue this process uses (QUEUES.POLL, QUEUES.COMMAND).
+    BullModule.forRootAsync({
+      inject: [WorkerEnv],
+      useFactory: (env: WorkerEnv) => bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX),
+    }),
     PollingModule,
     CommandsModule,
   ],

@@ -26,6 +26,15 @@ export class CommonEnv {
   @Max(200)
   DATABASE_POOL_SIZE: number = 10;
 
+  /**
+   * Longest wait for a PostgreSQL connection (a new one, or a free one from a busy pool): past it the
+   * query fails, so nothing hangs while the database is down or unreachable.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  DATABASE_CONNECT_TIMEOUT_MS: number = 5000;
+
   @IsString()
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL!: string;
@@ -50,6 +59,15 @@ export class CommonEnv {
   @Min(100)
   @Max(120000)
   METER_TIMEOUT_MS: number = 10000;
+
+  /**
+   * SIGTERM/SIGINT: the process stops taking work, finishes what is in flight, closes its connections and
+   * exits 0 within this time; past it, it logs what was still pending and exits 1.
+   */
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  SHUTDOWN_GRACE_MS: number = 25000;
 }
 
 export class ApiEnv extends CommonEnv {

@@ -1,3 +1,4 @@
 export * from './env';
 export * from './validate-env';
 export * from './config.module';
+export * from './graceful-shutdown';

@@ -2,3 +2,5 @@ export * from './schema';
 export * from './database.module';
 export * from './readings-codec';
 export * from './read-layouts';
+export * from './pg-pool';
+export * from './outage-log';

@@ -82,6 +82,8 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
       }
     }
     builder = builder.overrideProvider(ConfigService).useValue(new TestConfigService(validated));
+    // The typed settings (ApiEnv, and CommonEnv which aliases it) must see the same overrides.
+    builder = builder.overrideProvider(ApiEnv).useValue(validated);
   }
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
