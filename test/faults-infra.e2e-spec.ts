@@ -114,6 +114,8 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
     request(baseUrl)
       .post('/api/auth/login')
       .send({ username: 'admin', password: TEST_API_ENV_DEFAULTS.ADMIN_PASSWORD });
+  const pollingStatus = () =>
+    request(baseUrl).get('/api/meters/polling/status').set('Authorization', `Bearer ${token}`);
   const readObis = () =>
     request(baseUrl).post(`/api/meters/${meterIds[0]}/read-obis`).set('Authorization', `Bearer ${token}`);
 
@@ -229,6 +231,7 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
 
     await expectUnavailable(login, 'redis unavailable');
     await expectUnavailable(readObis, 'redis unavailable');
+    await expectUnavailable(pollingStatus, 'redis unavailable');
     const ready = await timed(() => request(baseUrl).get('/api/health/ready'));
     expect(ready.res.status).toBe(503);
     expect(ready.res.body.message).toBe('redis unavailable');
@@ -274,5 +277,12 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
 
     expect(await api.stop('SIGTERM', SHUTDOWN_GRACE_MS + 5_000)).toBe(0);
     expect(api.output()).toMatch(/stopped cleanly/);
+  });
+
+  it('through all of it, no process printed a stack trace (every connection has an error listener)', () => {
+    for (const p of processes()) {
+      expect(p.output()).not.toMatch(/\[ioredis\] Unhandled error event/);
+      expect(p.output()).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    }
   });
 });
