@@ -212,6 +212,23 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
     await expectNoDuplicateTicks();
   });
 
+  it('PostgreSQL hanging (frozen, connections open): readiness still answers 503 within about a second', async () => {
+    services.pausePostgres();
+    try {
+      const ready = await timed(() => request(baseUrl).get('/api/health/ready'));
+      expect(ready.res.status).toBe(503);
+      expect(ready.res.body.message).toBe('database unavailable');
+      expect(ready.ms).toBeLessThan(1500);
+    } finally {
+      services.resumePostgres();
+    }
+    const back = new Date();
+    await expectReady();
+    await everyMeterReadAfter(back, RESUME_WITHIN);
+    expectAllAlive();
+    await expectNoDuplicateTicks();
+  });
+
   it('Redis restarted with its data flushed: every process stays up and schedules come back', async () => {
     await services.restartRedis({ flush: true });
     const back = new Date();

@@ -37,6 +37,9 @@ export interface DedicatedServices {
   stopPostgres(mode?: PostgresStopMode): Promise<void>;
   startPostgres(): Promise<void>;
   restartPostgres(mode?: PostgresStopMode): Promise<void>;
+  /** Freezes PostgreSQL (SIGSTOP): connections stay open and nothing answers, like a hung server. */
+  pausePostgres(): void;
+  resumePostgres(): void;
   /** Stops Redis; without `flush` its data is dumped first and comes back with startRedis. */
   stopRedis(options?: { flush?: boolean }): Promise<void>;
   startRedis(): Promise<void>;
@@ -154,7 +157,8 @@ class DedicatedPostgres {
         '-c',
         'full_page_writes=off',
       ],
-      { ...this.user, stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group, so that pausePostgres can freeze the backends too.
+      { ...this.user, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     this.child = child;
     await new Promise<void>((resolve, reject) => {
@@ -178,9 +182,17 @@ class DedicatedPostgres {
     });
   }
 
+  /** To the postmaster and every backend: they form the process group of the detached postmaster. */
+  signalAll(signal: NodeJS.Signals): void {
+    if (!this.child?.pid) throw new Error('PostgreSQL is not running');
+    process.kill(-this.child.pid, signal);
+  }
+
   async stop(mode: PostgresStopMode = 'fast'): Promise<void> {
     const child = this.child;
     if (!child) return;
+    // A frozen server would never act on the stop signal.
+    this.signalAll('SIGCONT');
     child.kill(STOP_SIGNAL[mode]);
     await exited(child, STOP_TIMEOUT_MS, 'PostgreSQL');
     this.child = undefined;
@@ -318,6 +330,8 @@ export async function startDedicatedServices(): Promise<DedicatedServices> {
       await pg.stop(mode);
       await pg.start();
     },
+    pausePostgres: () => pg.signalAll('SIGSTOP'),
+    resumePostgres: () => pg.signalAll('SIGCONT'),
     stopRedis: ({ flush = false } = {}) => redis.stop(flush),
     startRedis: () => redis.start(),
     async restartRedis({ flush = false } = {}) {
