@@ -117,6 +117,23 @@ function exited(child: ChildProcess, timeoutMs: number, what: string): Promise<v
   });
 }
 
+/** Direct children of `parent`, from /proc (Linux). */
+function childPids(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after the last ')'.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 class DedicatedPostgres {
   private child?: ChildProcess;
   readonly log = new LogTail('postgres');
@@ -157,8 +174,7 @@ class DedicatedPostgres {
         '-c',
         'full_page_writes=off',
       ],
-      // Its own process group, so that pausePostgres can freeze the backends too.
-      { ...this.user, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      { ...this.user, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
     await new Promise<void>((resolve, reject) => {
@@ -182,10 +198,18 @@ class DedicatedPostgres {
     });
   }
 
-  /** To the postmaster and every backend: they form the process group of the detached postmaster. */
+  /** To the postmaster and every backend (each backend runs in its own session, so not by group). */
   signalAll(signal: NodeJS.Signals): void {
-    if (!this.child?.pid) throw new Error('PostgreSQL is not running');
-    process.kill(-this.child.pid, signal);
+    const pid = this.child?.pid;
+    if (!pid) throw new Error('PostgreSQL is not running');
+    process.kill(pid, signal);
+    for (const child of childPids(pid)) {
+      try {
+        process.kill(child, signal);
+      } catch {
+        // a backend that just exited
+      }
+    }
   }
 
   async stop(mode: PostgresStopMode = 'fast'): Promise<void> {
