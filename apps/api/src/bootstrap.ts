@@ -1,4 +1,4 @@
-import { ConfigService } from '@nestjs/config';
+import { ApiEnv } from '@app/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { mountBullBoard } from './admin/bull-board';
@@ -24,21 +24,17 @@ function corsOrigins(value: string | undefined): string[] | boolean | undefined 
  * Create the app with `{ bodyParser: false }` so that only these parsers run.
  */
 export function configureApp(app: NestExpressApplication): void {
-  const config = app.get(ConfigService);
+  const env = app.get(ApiEnv);
   app.setGlobalPrefix('api');
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(
-    new AllExceptionsFilter(
-      dependencyPorts(config.getOrThrow<string>('DATABASE_URL'), config.getOrThrow<string>('REDIS_URL')),
-    ),
-  );
-  const origin = corsOrigins(config.get<string>('CORS_ORIGINS'));
+  app.useGlobalFilters(new AllExceptionsFilter(dependencyPorts(env.DATABASE_URL, env.REDIS_URL)));
+  const origin = corsOrigins(env.CORS_ORIGINS);
   if (origin) app.enableCors({ origin, credentials: true });
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   mountBullBoard(app);
 
-  if (config.get<boolean>('SWAGGER_ENABLED') !== false) {
+  if (env.SWAGGER_ENABLED) {
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()
