@@ -3,10 +3,38 @@ import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { MeterProtocolModule } from '@app/meter-protocol';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
-import { BullModule } from '@nestjs/bullmq';
-import { Module } from '@nestjs/common';
+import { BullModule, WorkerHost } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Injectable, Logger, Module } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { CommandsModule } from './commands/commands.module';
 import { PollingModule } from './polling/polling.module';
+
+/**
+ * Stops every `@Processor` (the command processor) taking jobs and waits for its jobs in flight, in the
+ * same phase as the poll processor drains: @nestjs/bullmq would only close them in onApplicationShutdown,
+ * after feature modules had already closed their connections (the meter locks' Redis), so a command still
+ * running, or taken meanwhile, could not release its meter lock.
+ */
+@Injectable()
+class ProcessorsDrain implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('Shutdown');
+
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const hosts = this.discovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance as unknown)
+      .filter((instance): instance is WorkerHost => instance instanceof WorkerHost);
+    await Promise.all(
+      hosts.map((host) =>
+        host.worker
+          .close()
+          .catch((err: Error) => this.logger.warn(`closing ${host.worker.name} processor: ${err.message}`)),
+      ),
+    );
+  }
+}
 
 /**
  * The order of the global modules below is the shutdown order, reversed: Nest closes feature modules
@@ -32,6 +60,8 @@ import { PollingModule } from './polling/polling.module';
     }),
     PollingModule,
     CommandsModule,
+    DiscoveryModule,
   ],
+  providers: [ProcessorsDrain],
 })
 export class WorkerModule {}
