@@ -40,6 +40,8 @@ function start(name, script, args, env) {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: a Ctrl-C reaches the demo only, which stops the processes in order (below).
+    detached: true,
   });
   const prefix = `[${name}] `;
   const relay = (stream) => {
@@ -132,29 +134,34 @@ async function registerFleet(creds, manifest) {
 
 let shuttingDown = false;
 let services;
+/** Beyond the apps' SHUTDOWN_GRACE_MS (default 25 s), a process that has not exited is killed. */
+const STOP_WAIT_MS = 30000;
+/** Workers first (their in-flight reads still need the simulator, PostgreSQL and Redis), then api, simulator. */
+const STOP_ORDER = ['worker', 'api', 'simulator'];
+
+function stopChild({ name, child }) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      log(`${name} did not stop within ${STOP_WAIT_MS / 1000} s: killing it`);
+      child.kill('SIGKILL');
+    }, STOP_WAIT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Stops the apps in STOP_ORDER, each waited for, and only then PostgreSQL and Redis. */
 async function shutdown(code = 0) {
   if (shuttingDown) return;
   shuttingDown = true;
   log('stopping…');
-  for (const { child } of children.reverse()) {
-    if (child.exitCode === null) child.kill('SIGTERM');
+  for (const name of STOP_ORDER) {
+    await Promise.all(children.filter((c) => c.name === name).map(stopChild));
   }
-  await Promise.all(
-    children.map(({ child }) =>
-      child.exitCode !== null
-        ? null
-        : new Promise((r) => {
-            const t = setTimeout(() => {
-              child.kill('SIGKILL');
-              r();
-            }, 10000);
-            child.once('exit', () => {
-              clearTimeout(t);
-              r();
-            });
-          }),
-    ),
-  );
   await services?.stop();
   process.exit(code);
 }

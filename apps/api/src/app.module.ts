@@ -1,10 +1,9 @@
-import { ApiEnv, AppConfigModule } from '@app/config';
+import { ApiEnv, AppConfigModule, redisRetryStrategy } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AreasModule } from './areas/areas.module';
 import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
@@ -21,10 +20,18 @@ import { UsersModule } from './users/users.module';
     AppConfigModule.forApp(ApiEnv),
     DatabaseModule,
     // Shared BullMQ connection and key prefix for every queue the api produces to (poll schedules, commands).
+    // A request must not wait for Redis to come back: with the offline queue off, a command issued while
+    // Redis is down fails at once and the request gets a 503 naming Redis. BullMQ still waits for the
+    // first connection before its first command, and reconnects by itself, every ≤ 2 s.
     BullModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) =>
-        bullRootOptions(config.getOrThrow<string>('REDIS_URL'), config.getOrThrow<string>('QUEUE_PREFIX')),
+      inject: [ApiEnv],
+      useFactory: (env: ApiEnv) => {
+        const root = bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX);
+        return {
+          ...root,
+          connection: { ...root.connection, enableOfflineQueue: false, retryStrategy: redisRetryStrategy },
+        };
+      },
     }),
     // Live events of operators' status changes (publisher ids `a<pid>-…`), like a worker's.
     RealtimePublisherModule.forRoot('a'),

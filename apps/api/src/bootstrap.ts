@@ -1,8 +1,8 @@
-import { ConfigService } from '@nestjs/config';
+import { ApiEnv } from '@app/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { mountBullBoard } from './admin/bull-board';
-import { AllExceptionsFilter, createValidationPipe, useBodyParsers } from './common';
+import { AllExceptionsFilter, createValidationPipe, dependencyPorts, useBodyParsers } from './common';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export const SWAGGER_PATH = 'api/docs';
@@ -20,22 +20,21 @@ function corsOrigins(value: string | undefined): string[] | boolean | undefined 
  * Everything that makes the api answer the same way in production (main.ts) and in tests (createTestApi):
  * `api` prefix, 1 MB JSON/urlencoded bodies (413 beyond), validation (400 listing the problems), the error
  * envelope, CORS from CORS_ORIGINS, Swagger at /api/docs (JSON at /api/docs-json), Bull Board at
- * /admin/queues (admins only), shutdown hooks.
+ * /admin/queues (admins only). Signals are main.ts's business (graceful shutdown), not the tests'.
  * Create the app with `{ bodyParser: false }` so that only these parsers run.
  */
 export function configureApp(app: NestExpressApplication): void {
-  const config = app.get(ConfigService);
+  const env = app.get(ApiEnv);
   app.setGlobalPrefix('api');
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new AllExceptionsFilter());
-  const origin = corsOrigins(config.get<string>('CORS_ORIGINS'));
+  app.useGlobalFilters(new AllExceptionsFilter(dependencyPorts(env.DATABASE_URL, env.REDIS_URL)));
+  const origin = corsOrigins(env.CORS_ORIGINS);
   if (origin) app.enableCors({ origin, credentials: true });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   mountBullBoard(app);
 
-  if (config.get<boolean>('SWAGGER_ENABLED') !== false) {
+  if (env.SWAGGER_ENABLED) {
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()

@@ -1,18 +1,20 @@
 import 'reflect-metadata';
+import { ApiEnv, closeOnSignals, logUnhandledRejections } from '@app/config';
 import { Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './bootstrap';
 
 async function bootstrap(): Promise<void> {
+  logUnhandledRejections();
   // configureApp installs the 1 MB parsers and maps their errors; Nest's default parsers stay off.
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false });
   configureApp(app);
-  const port = app.get(ConfigService).getOrThrow<number>('PORT');
-  await app.listen(port);
-  Logger.log(`api listening on port ${port}`, 'Api');
+  const env = app.get(ApiEnv);
+  closeOnSignals(app, { graceMs: env.SHUTDOWN_GRACE_MS });
+  await app.listen(env.PORT);
+  Logger.log(`api listening on port ${env.PORT}`, 'Api');
 }
 
 bootstrap().catch((err: Error) => {

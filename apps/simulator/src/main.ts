@@ -2,6 +2,8 @@
 import { describeFleet, parseArgs, USAGE } from './cli';
 import { startSimulator } from './simulator';
 
+const STOP_GRACE_MS = 10_000;
+
 async function main(): Promise<void> {
   let options;
   try {
@@ -22,13 +24,25 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      console.log(`simulator: ${signal} again, already stopping`);
+      return;
+    }
     stopping = true;
     console.log(`simulator: ${signal}, stopping`);
+    // Open keep-alive connections could hold the listeners' close forever.
+    const overdue = setTimeout(() => {
+      console.error(`simulator: not stopped within ${STOP_GRACE_MS} ms, exiting anyway`);
+      process.exit(1);
+    }, STOP_GRACE_MS);
+    overdue.unref();
     sim.stop().then(
-      () => process.exit(0),
+      () => {
+        console.log('simulator: stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
-        console.error('simulator: stop failed', err);
+        console.error(`simulator: stop failed: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);
       },
     );

@@ -1,16 +1,19 @@
 import 'reflect-metadata';
+import { closeOnSignals, logUnhandledRejections, WorkerEnv } from '@app/config';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WorkerModule } from './worker.module';
 
 async function bootstrap(): Promise<void> {
+  logUnhandledRejections();
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: false });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  closeOnSignals(app, { graceMs: app.get(WorkerEnv).SHUTDOWN_GRACE_MS });
   await app.init();
   Logger.log('worker ready', 'Worker');
 }
 
 bootstrap().catch((err: Error) => {
-  console.error(err.message);
+  const cause = err.cause instanceof Error ? `\nCaused by: ${err.cause.message}` : '';
+  console.error(`${err.message}${cause}`);
   process.exit(1);
 });

@@ -30,6 +30,15 @@ export class CommonEnv {
   @Max(200)
   DATABASE_POOL_SIZE: number = 10;
 
+  /**
+   * Longest wait for a PostgreSQL connection (a new one, or a free one from a busy pool): past it the
+   * query fails, so nothing hangs while the database is down or unreachable.
+   */
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  DATABASE_CONNECT_TIMEOUT_MS: number = 5000;
+
   @IsString()
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL!: string;
@@ -60,7 +69,10 @@ export class CommonEnv {
   @Max(120000)
   METER_TIMEOUT_MS: number = 10000;
 
-  /** SIGTERM/SIGINT: how long a process may take to finish and hand back its work before it exits. */
+  /**
+   * SIGTERM/SIGINT: the process stops taking work, finishes what is in flight, closes its connections and
+   * exits 0 within this time; past it, it logs what was still pending and exits 1.
+   */
   @IsInt()
   @Min(1000)
   @Max(600000)

@@ -1,3 +1,5 @@
 export * from './env';
 export * from './validate-env';
 export * from './config.module';
+export * from './graceful-shutdown';
+export * from './redis-reconnect';

@@ -4,3 +4,5 @@ export * from './readings-codec';
 export * from './read-layouts';
 export * from './settings.repository';
 export * from './read-partitions';
+export * from './pg-pool';
+export * from './outage-log';

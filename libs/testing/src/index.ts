@@ -1,2 +1,3 @@
 export * from './processes';
 export * from './api';
+export * from './dedicated-services';

@@ -1,5 +1,7 @@
-import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { ApiEnv } from '@app/config';
+import { OutageLog } from '@app/database';
+import { Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule, JwtModuleOptions } from '@nestjs/jwt';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
@@ -17,23 +19,58 @@ export function parseExpiresIn(value: string): number | string {
 }
 
 const LOGIN_THROTTLE_STORAGE = Symbol('LOGIN_THROTTLE_STORAGE');
+const LOGIN_THROTTLE_REDIS = Symbol('LOGIN_THROTTLE_REDIS');
+/** How long boot waits for the first connection; until it is made, logins answer 503 (Redis unavailable). */
+const THROTTLE_CONNECT_WAIT_MS = 5_000;
+/** A Redis that accepts connections but does not answer must not hold a login longer than this. */
+const THROTTLE_COMMAND_TIMEOUT_MS = 800;
+
+/**
+ * The login counters' connection. Without Redis the limit cannot be enforced, so logins are refused with a
+ * 503 naming Redis, at once: no offline queue, a bounded command time. ioredis reconnects by itself.
+ */
+async function createThrottleRedis(env: ApiEnv): Promise<Redis> {
+  const redis = new Redis(env.REDIS_URL, {
+    connectionName: `hes-api-throttle-${process.pid}`,
+    keyPrefix: `${env.QUEUE_PREFIX}:login-throttle:`,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: THROTTLE_COMMAND_TIMEOUT_MS,
+  });
+  const outage = new OutageLog(new Logger('Redis'), 'Redis (login throttle)');
+  redis.on('error', (err: Error) => outage.failed(err));
+  redis.on('ready', () => outage.recovered());
+  const ready = new Promise<void>((resolve) => {
+    redis.once('ready', resolve);
+    setTimeout(resolve, THROTTLE_CONNECT_WAIT_MS).unref();
+  });
+  await ready;
+  return redis;
+}
+
+/** Closes the login counters' connection once the HTTP server no longer takes requests. */
+@Injectable()
+class ThrottleRedisCloser implements OnApplicationShutdown {
+  constructor(@Inject(LOGIN_THROTTLE_REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
 
 /**
  * Login attempts are counted in Redis, so the limit holds across every api instance rather than per
- * instance. A Nest provider (not a plain option object) so that its connection is closed at shutdown.
+ * instance. The storage gets our connection (it then leaves closing to us, after the HTTP server).
  */
 @Module({
   providers: [
+    { provide: LOGIN_THROTTLE_REDIS, inject: [ApiEnv], useFactory: createThrottleRedis },
     {
       provide: LOGIN_THROTTLE_STORAGE,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) =>
-        new ThrottlerStorageRedisService(config.getOrThrow<string>('REDIS_URL'), {
-          keyPrefix: `${config.getOrThrow<string>('QUEUE_PREFIX')}:login-throttle:`,
-          connectionName: `hes-api-throttle-${process.pid}`,
-          maxRetriesPerRequest: 3,
-        }),
+      inject: [LOGIN_THROTTLE_REDIS],
+      useFactory: (redis: Redis) => new ThrottlerStorageRedisService(redis),
     },
+    ThrottleRedisCloser,
   ],
   exports: [LOGIN_THROTTLE_STORAGE],
 })
@@ -47,24 +84,22 @@ class LoginThrottleStorageModule {}
   imports: [
     UsersModule,
     JwtModule.registerAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService): JwtModuleOptions => ({
-        secret: config.getOrThrow<string>('JWT_SECRET'),
+      inject: [ApiEnv],
+      useFactory: (env: ApiEnv): JwtModuleOptions => ({
+        secret: env.JWT_SECRET,
         signOptions: {
           algorithm: 'HS256',
-          expiresIn: parseExpiresIn(config.getOrThrow<string>('JWT_EXPIRES_IN')) as never,
+          expiresIn: parseExpiresIn(env.JWT_EXPIRES_IN) as never,
         },
         verifyOptions: { algorithms: ['HS256'] },
       }),
     }),
     ThrottlerModule.forRootAsync({
       imports: [LoginThrottleStorageModule],
-      inject: [ConfigService, LOGIN_THROTTLE_STORAGE],
-      useFactory: (config: ConfigService, storage: ThrottlerStorageRedisService) => ({
+      inject: [ApiEnv, LOGIN_THROTTLE_STORAGE],
+      useFactory: (env: ApiEnv, storage: ThrottlerStorageRedisService) => ({
         storage,
-        throttlers: [
-          { name: 'login', ttl: 60_000, limit: config.getOrThrow<number>('LOGIN_RATE_LIMIT_PER_MINUTE') },
-        ],
+        throttlers: [{ name: 'login', ttl: 60_000, limit: env.LOGIN_RATE_LIMIT_PER_MINUTE }],
         errorMessage: 'Too many login attempts; try again in a minute',
       }),
     }),

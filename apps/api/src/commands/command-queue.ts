@@ -1,12 +1,30 @@
 import { QUEUES } from '@app/contracts';
-import { QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
+import { OutageLog } from '@app/database';
+import { OnQueueEvent, QueueEventsHost, QueueEventsListener } from '@nestjs/bullmq';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 
 /**
  * The one QueueEvents connection of this api instance for the command queue: every waiting request
  * listens on it (job.waitUntilFinished), so a thousand concurrent commands still cost one Redis reader.
+ * Its Redis outages are logged once each (BullMQ would print every reconnect error with its stack).
  */
 @QueueEventsListener(QUEUES.COMMAND)
-export class CommandQueueEvents extends QueueEventsHost {}
+export class CommandQueueEvents extends QueueEventsHost implements OnApplicationBootstrap {
+  private readonly outage = new OutageLog(new Logger('Redis'), 'Redis (command results)');
+
+  onApplicationBootstrap(): void {
+    // The client exists once Redis first answered; its 'ready' then marks each recovery.
+    this.queueEvents.client.then(
+      (client) => client.on('ready', () => this.outage.recovered()),
+      (err: Error) => this.outage.failed(err),
+    );
+  }
+
+  @OnQueueEvent('error')
+  onError(err: Error): void {
+    this.outage.failed(err);
+  }
+}
 
 /** Retention of finished command jobs: bounded by count and age (the audit trail lives in PostgreSQL). */
 export const COMMAND_JOB_RETENTION = {

@@ -3,6 +3,7 @@ import { BaseWsExceptionFilter } from '@nestjs/websockets';
 import type { HttpRequest as Request, HttpResponse as Response } from './http-types';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { DependencyPorts, DependencyUnavailableException, unavailableDependency } from './dependency-errors';
 import { ApiError } from './envelope';
 import { InputValidationException } from './validation';
 
@@ -19,15 +20,23 @@ function messageOf(exception: HttpException): string {
   return exception.message;
 }
 
+/** At most one log line per dependency in this period while it is unavailable; the rest are counted. */
+const OUTAGE_LOG_EVERY_MS = 10_000;
+
 /**
  * The one place HTTP errors are shaped: `{ success: false, message, error }` with the exception's status.
- * Anything that is not an HttpException is a bug or an outage: 500 with a correlation id that is also in
- * the log line (with the stack), and nothing internal in the body.
+ * An error saying PostgreSQL or Redis is unavailable is a 503 naming it ('database unavailable'), logged
+ * once per period without a stack. Anything else that is not an HttpException is a bug: 500 with a
+ * correlation id that is also in the log line (with the stack), and nothing internal in the body.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ExceptionFilter');
   private readonly wsFilter = new BaseWsExceptionFilter();
+  private readonly outageLog = new Map<string, { at: number; suppressed: number }>();
+
+  /** `ports` (of DATABASE_URL and REDIS_URL) tell which dependency a refused connection was aimed at. */
+  constructor(private readonly ports: DependencyPorts = {}) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() === 'ws') {
@@ -48,10 +57,22 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const body: ApiError = { success: false, message: messageOf(exception), error: reason(status) };
       if (exception instanceof InputValidationException) body.details = exception.problems;
+      if (exception instanceof DependencyUnavailableException && exception.reasons.length) {
+        body.details = exception.reasons;
+      }
       return { status, body };
     }
     const parserError = bodyParserError(exception);
     if (parserError) return parserError;
+    const dependency = unavailableDependency(exception, this.ports);
+    if (dependency) {
+      const unavailable = new DependencyUnavailableException([dependency]);
+      this.logOutage(dependency, exception, req);
+      return {
+        status: unavailable.getStatus(),
+        body: { success: false, message: unavailable.message, error: reason(unavailable.getStatus()) },
+      };
+    }
 
     const correlationId = randomUUID();
     const err = exception instanceof Error ? exception : new Error(String(exception));
@@ -69,6 +90,24 @@ export class AllExceptionsFilter implements ExceptionFilter {
         correlationId,
       },
     };
+  }
+
+  private logOutage(dependency: string, exception: unknown, req: Request): void {
+    const now = Date.now();
+    const last = this.outageLog.get(dependency);
+    if (last && now - last.at < OUTAGE_LOG_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    let root = exception;
+    while (root instanceof Error && root.cause) root = root.cause;
+    // The innermost cause says what failed (Drizzle's own message is the SQL text).
+    const message = root instanceof Error ? root.message : String(root);
+    const more = last?.suppressed ? ` (${last.suppressed} more 503s since the last report)` : '';
+    this.logger.warn(
+      `${dependency} unavailable: 503 on ${req.method} ${req.originalUrl ?? req.url}: ${message.split('\n')[0]}${more}`,
+    );
+    this.outageLog.set(dependency, { at: now, suppressed: 0 });
   }
 }
 

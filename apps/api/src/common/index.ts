@@ -6,3 +6,4 @@ export * from './validation';
 export * from './all-exceptions.filter';
 export * from './http-setup';
 export * from './http-types';
+export * from './dependency-errors';

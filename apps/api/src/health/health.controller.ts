@@ -1,34 +1,73 @@
-import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Pool } from 'pg';
-import { PG_POOL } from '@app/database';
+import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/decorators';
-import { ApiOk, ok } from '../common';
+import { ApiErrorDto, ApiOk, Dependency, DependencyUnavailableException, ok } from '../common';
+import { DependencyChecks, DependencyKey } from './dependency-checks';
 
-const DB_CHECK_TIMEOUT_MS = 2000;
+type Readiness = { status: 'ok' } & Record<DependencyKey, 'up'>;
 
+const DEPENDENCY_OF: Record<DependencyKey, Dependency> = {
+  database: 'database',
+  redis: 'redis',
+  queues: 'redis',
+};
+
+/** Liveness and readiness, public like the rest of health (load balancers and orchestrators call them). */
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly checks: DependencyChecks,
+  ) {}
+
+  @Public()
+  @Get('live')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Liveness: the process answers (no dependency is checked).' })
+  live(): ApiOk<{ status: 'ok' }> {
+    return ok({ status: 'ok' });
+  }
+
+  @Public()
+  @Get('ready')
+  @ApiOperation({
+    summary:
+      'Readiness: PostgreSQL, Redis and the BullMQ queues answer. 503 naming what is missing ' +
+      '("database unavailable", "redis unavailable"), within about a second even when one hangs.',
+  })
+  @ApiServiceUnavailableResponse({ type: ApiErrorDto })
+  ready(): Promise<ApiOk<Readiness>> {
+    return this.readiness();
+  }
 
   @Public()
   @Get()
-  @ApiOperation({
-    summary: 'Liveness and database reachability (public). 503 when PostgreSQL does not answer.',
-  })
-  async check(): Promise<ApiOk<{ status: 'ok'; database: 'up' }>> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), DB_CHECK_TIMEOUT_MS);
-    });
+  @ApiOperation({ summary: 'Same as /api/health/ready (kept for existing probes).' })
+  @ApiServiceUnavailableResponse({ type: ApiErrorDto })
+  check(): Promise<ApiOk<Readiness>> {
+    return this.readiness();
+  }
+
+  private async readiness(): Promise<ApiOk<Readiness>> {
+    if (this.checks.isStopping) throw new ServiceUnavailableException('shutting down');
     try {
-      await Promise.race([this.pool.query('select 1'), timeout]);
-    } catch {
-      throw new ServiceUnavailableException('Database is not reachable');
-    } finally {
-      clearTimeout(timer);
+      await this.health.check([
+        () => this.checks.database(),
+        () => this.checks.redis(),
+        () => this.checks.queuesReachable(),
+      ]);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      const failed = (err.getResponse() as { error?: Record<string, { message?: string }> }).error ?? {};
+      const keys = Object.keys(failed) as DependencyKey[];
+      const dependencies = [...new Set(keys.map((k) => DEPENDENCY_OF[k]))];
+      throw new DependencyUnavailableException(
+        dependencies,
+        keys.map((k) => `${k}: ${failed[k]?.message ?? 'down'}`),
+      );
     }
-    return ok({ status: 'ok', database: 'up' });
+    return ok({ status: 'ok', database: 'up', redis: 'up', queues: 'up' });
   }
 }
