@@ -1,4 +1,4 @@
-import { ApiEnv, AppConfigModule, redisRetryStrategy } from '@app/config';
+import { ApiEnv, AppConfigModule } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
@@ -29,7 +29,7 @@ import { UsersModule } from './users/users.module';
         const root = bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX);
         return {
           ...root,
-          connection: { ...root.connection, enableOfflineQueue: false, retryStrategy: redisRetryStrategy },
+          connection: { ...root.connection, enableOfflineQueue: false },
         };
       },
     }),

@@ -1,4 +1,4 @@
-import { AppConfigModule, redisRetryStrategy, WorkerEnv } from '@app/config';
+import { AppConfigModule, WorkerEnv } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { MeterProtocolModule } from '@app/meter-protocol';
@@ -52,11 +52,7 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
     // Shared BullMQ connection and key prefix for every queue this process uses (QUEUES.POLL, QUEUES.COMMAND).
     BullModule.forRootAsync({
       inject: [WorkerEnv],
-      useFactory: (env: WorkerEnv) => {
-        const root = bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX);
-        // Back within 2 s of Redis (BullMQ's default waits up to 20 s between attempts).
-        return { ...root, connection: { ...root.connection, retryStrategy: redisRetryStrategy } };
-      },
+      useFactory: (env: WorkerEnv) => bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX),
     }),
     PollingModule,
     CommandsModule,

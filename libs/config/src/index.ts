@@ -2,4 +2,3 @@ export * from './env';
 export * from './validate-env';
 export * from './config.module';
 export * from './graceful-shutdown';
-export * from './redis-reconnect';

@@ -130,7 +130,19 @@ export function bullRootOptions(
   return { connection: redisConnectionOptions(redisUrl), prefix };
 }
 
-/** The subset of ioredis options a redis:// or rediss:// URL carries. */
+/** Longest pause between two attempts to reach Redis again. */
+export const REDIS_RECONNECT_MAX_DELAY_MS = 2000;
+
+/**
+ * ioredis `retryStrategy` of every BullMQ connection: never gives up, retries every ≤ 2 s. BullMQ's own
+ * default grows as e^attempts up to 20 s, so after a 20 s outage its queues and workers could stay away
+ * for another 20 s once Redis is back.
+ */
+export function redisRetryStrategy(attempt: number): number {
+  return Math.min(attempt * 100, REDIS_RECONNECT_MAX_DELAY_MS);
+}
+
+/** The subset of ioredis options a redis:// or rediss:// URL carries, and the reconnection policy. */
 export interface RedisConnectionOptions {
   host: string;
   port: number;
@@ -138,6 +150,7 @@ export interface RedisConnectionOptions {
   username?: string;
   password?: string;
   tls?: Record<string, never>;
+  retryStrategy: (attempt: number) => number;
 }
 
 export function redisConnectionOptions(redisUrl: string): RedisConnectionOptions {
@@ -150,5 +163,6 @@ export function redisConnectionOptions(redisUrl: string): RedisConnectionOptions
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    retryStrategy: redisRetryStrategy,
   };
 }

@@ -1,3 +1,4 @@
+import { unavailableDependency } from '../common/dependency-errors';
 import {
   COMMAND_JOBS,
   QUEUES,
@@ -307,6 +308,9 @@ export class CommandsService {
             `its outcome will appear in the meter's command history`,
         );
       }
+      // Redis (or PostgreSQL) went away while we waited: the filter answers 503 naming it; the sweeper
+      // completes the command record once the worker's result is known to be lost.
+      if (unavailableDependency(err)) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       this.logger.error(
         `${name} command ${commandId} on meter ${meter.meterNumber} failed in the worker: ${reason}`,

@@ -1,5 +1,6 @@
-import { Inject, Injectable, OnApplicationShutdown, Provider } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { CommonEnv } from '@app/config';
+import { OutageLog } from '@app/database';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Provider } from '@nestjs/common';
 import Redis from 'ioredis';
 
 /** The api's polling Redis connection (reconciliation lock, worker heartbeats, interval stats). */
@@ -7,12 +8,19 @@ export const API_POLLING_REDIS = Symbol('API_POLLING_REDIS');
 
 export const apiPollingRedisProvider: Provider = {
   provide: API_POLLING_REDIS,
-  inject: [ConfigService],
-  useFactory: (config: ConfigService) =>
-    new Redis(config.getOrThrow<string>('REDIS_URL'), {
+  inject: [CommonEnv],
+  useFactory: (env: CommonEnv) => {
+    const redis = new Redis(env.REDIS_URL, {
       connectionName: `hes-api-polling-${process.pid}`,
-      maxRetriesPerRequest: 3,
-    }),
+      // A request that needs Redis while it is away fails within a second (503), it does not wait for it.
+      commandTimeout: 1000,
+      maxRetriesPerRequest: 1,
+    });
+    const outage = new OutageLog(new Logger('ApiPollingRedis'), 'Redis (polling)');
+    redis.on('error', (err: Error) => outage.failed(err));
+    redis.on('ready', () => outage.recovered());
+    return redis;
+  },
 };
 
 @Injectable()

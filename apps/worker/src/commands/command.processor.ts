@@ -6,7 +6,7 @@ import {
   type WriteCommandPayload,
   type WriteCommandResult,
 } from '@app/contracts';
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { CommandExecutor } from './command-executor.service';
@@ -24,6 +24,12 @@ export class CommandProcessor extends WorkerHost {
 
   constructor(private readonly executor: CommandExecutor) {
     super();
+  }
+
+  /** Redis going away is an 'error' event of the BullMQ worker: logged, never fatal (it reconnects). */
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    this.logger.warn(`command worker: ${err.message}`);
   }
 
   async process(

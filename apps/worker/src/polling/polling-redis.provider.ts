@@ -1,4 +1,5 @@
 import { CommonEnv } from '@app/config';
+import { OutageLog } from '@app/database';
 import { Inject, Injectable, Logger, OnApplicationShutdown, Provider } from '@nestjs/common';
 import Redis from 'ioredis';
 
@@ -9,7 +10,7 @@ export const pollingRedisProvider: Provider = {
   provide: POLLING_REDIS,
   inject: [CommonEnv],
   useFactory: (env: CommonEnv) => {
-    const logger = new Logger('PollingRedis');
+    const outage = new OutageLog(new Logger('PollingRedis'), 'Redis (polling)');
     const redis = new Redis(env.REDIS_URL, {
       connectionName: `hes-polling-${process.pid}`,
       // Per-meter lock commands issued in the same tick travel in one round trip.
@@ -18,15 +19,8 @@ export const pollingRedisProvider: Provider = {
       maxRetriesPerRequest: 3,
     });
     // ioredis reconnects by itself; one line per outage, not one per retry.
-    let down = false;
-    redis.on('error', (err: Error) => {
-      if (!down) logger.warn(`Redis unavailable (${err.message}); reconnecting`);
-      down = true;
-    });
-    redis.on('ready', () => {
-      if (down) logger.log('Redis connection restored');
-      down = false;
-    });
+    redis.on('error', (err: Error) => outage.failed(err));
+    redis.on('ready', () => outage.recovered());
     return redis;
   },
 };
