@@ -24,7 +24,8 @@
  * the worker started run late once (up to half an interval, then they are dropped as stale), which
  * shortens the next gap and costs a burst of CPU that is start-up, not steady load. So the defaults
  * (3 measured, 1 warm-up) measure the same two steady intervals the earlier version of this bench did,
- * plus the first one it used to hide.
+ * plus the first one it used to hide. Failed reads per interval show how offline meters are retried: with
+ * BENCH_INTERVALS=10 a backoff without jitter shows as a burst of failures every few intervals.
  *
  * An interval is a window of ticks when the reads carry their tick (meter_reads.tick_at): each meter has
  * exactly one tick per window, so "read in the interval" and "read twice for one tick" are exact. Reads
