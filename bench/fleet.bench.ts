@@ -24,7 +24,8 @@
  * the worker started run late once (up to half an interval, then they are dropped as stale), which
  * shortens the next gap and costs a burst of CPU that is start-up, not steady load. So the defaults
  * (3 measured, 1 warm-up) measure the same two steady intervals the earlier version of this bench did,
- * plus the first one it used to hide.
+ * plus the first one it used to hide. Failed reads per interval show how offline meters are retried: with
+ * BENCH_INTERVALS=10 a backoff without jitter shows as a burst of failures every few intervals.
  *
  * An interval is a window of ticks when the reads carry their tick (meter_reads.tick_at): each meter has
  * exactly one tick per window, so "read in the interval" and "read twice for one tick" are exact. Reads
@@ -36,7 +37,8 @@
  *
  * Verdict lines (PASS/FAIL): the worst interval's share of answering meters read ≥ 99.5 %, on-demand p95
  * < 500 ms over all intervals (a failed on-demand read counts as infinitely slow), worker CPU ≤ 0.6 core in
- * steady state (each worker). The exit code is 2 when a target is missed, 1 on an error.
+ * steady state (each worker), the simulator and every worker still running at the end. The exit code is 2
+ * when a target is missed, 1 on an error.
  */
 import { adminToken, createTestApi, startProcess, type StartedProcess } from '@app/testing';
 import { readFileSync } from 'node:fs';
@@ -75,10 +77,14 @@ const SETTLE_MS = INTERVAL_MS / 2 + 15_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN once it has exited. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return NaN;
+  }
 }
 
 /** CPU seconds of every child process and of this process (in-process api + bench). */
@@ -360,6 +366,7 @@ async function main(): Promise<void> {
       worst >= TARGET_READ_SHARE,
       !(p95 >= TARGET_ON_DEMAND_P95_MS),
       workerCores.every((c) => c <= TARGET_WORKER_CORES),
+      processes.every((p) => p.child.exitCode === null && p.child.signalCode === null),
     ];
     missed = checks.filter((c) => !c).length;
     console.log(
@@ -374,6 +381,10 @@ async function main(): Promise<void> {
       `${verdict(checks[2])} worker CPU ${workerCores.map((c) => c.toFixed(2)).join(', ')} core ` +
         `(target ≤ ${TARGET_WORKER_CORES}, intervals ${steady + 1}-${INTERVALS})`,
     );
+    const exits = processes.map(
+      (p, i) => `${names[i]} ${p.child.exitCode ?? p.child.signalCode ?? 'running'}`,
+    );
+    console.log(`${verdict(checks[3])} every process still running: ${exits.join(', ')}`);
   } finally {
     await api?.close().catch(() => undefined);
     if (process.env.BENCH_LOG_TAIL) {

@@ -72,5 +72,23 @@ describe('On-demand read under polling load (e2e)', () => {
       [meterIds],
     );
     expect(new Map(rows.map((r) => [r.meter_id, r.n]))).toEqual(new Map(sampled.map((id) => [id, 1])));
+
+    // An on-demand read does not knock its meter off the schedule: each is read on schedule again after it
+    // (a tick that met the on-demand read's lock may be skipped, the next one may not).
+    const readAgain = async () =>
+      (
+        await db.query<{ n: number }>(
+          `select count(distinct d.meter_id)::int as n from meter_reads d
+           join meter_reads s on s.meter_id = d.meter_id and s.reading_type = 'scheduled'
+             and s.communication_status <> 'failed' and s.read_at > d.read_at
+           where d.meter_id = any($1::uuid[]) and d.reading_type = 'on-demand'`,
+          [sampled],
+        )
+      ).rows[0].n;
+    const scheduleDeadline = Date.now() + 3 * INTERVAL_MS;
+    while ((await readAgain()) < SAMPLES && Date.now() < scheduleDeadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(await readAgain()).toBe(SAMPLES);
   });
 });
