@@ -144,15 +144,21 @@ export const METER_HTTP_CLIENTS = ['undici', 'axios'] as const;
 export type MeterHttpClientKind = (typeof METER_HTTP_CLIENTS)[number];
 
 export class WorkerEnv extends CommonEnv {
-  /**
-   * Scheduled meter exchanges in flight per worker. A silent meter holds one for a whole METER_TIMEOUT_MS
-   * while costing only a socket, so this is sized for a dark part of the fleet (20 % of 100,000 meters
-   * every 60 s with a 10 s deadline is ~3,300 waiting at once), not for the answering meters.
-   */
+  /** Scheduled meter exchanges actively served at once per worker (a silent meter hands its slot back). */
   @IsInt()
   @Min(1)
-  @Max(50000)
-  METER_MAX_CONCURRENT_POLLS: number = 5000;
+  @Max(10000)
+  METER_MAX_CONCURRENT_POLLS: number = 200;
+
+  /**
+   * Scheduled exchanges per worker waiting out their deadline on a meter silent for over a second, their
+   * slot handed back: a silent meter costs a socket and a timer. Sized for a dark part of the fleet: 20 %
+   * of 100,000 meters every 60 s with a 10 s deadline is ~3,300 at once.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  METER_MAX_SILENT_READS: number = 10000;
 
   @IsIn(METER_HTTP_CLIENTS)
   METER_HTTP_CLIENT: MeterHttpClientKind = 'undici';

@@ -44,7 +44,8 @@ export class MeterProtocolModule {
                 timeoutMs: env.METER_TIMEOUT_MS,
                 maxResponseBytes: env.METER_RESPONSE_MAX_BYTES,
                 allowedNetworks: env.METER_ALLOWED_NETWORKS,
-                connectionsPerOrigin: env.METER_MAX_CONCURRENT_POLLS + COMMAND_EXCHANGES,
+                connectionsPerOrigin:
+                  env.METER_MAX_CONCURRENT_POLLS + env.METER_MAX_SILENT_READS + COMMAND_EXCHANGES,
               },
               http,
             ),

@@ -1,6 +1,5 @@
 /**
- * Counting semaphore: at most `limit` holders at once, waiters served first come first served. Used for
- * the worker-wide cap on scheduled meter reads in flight (METER_MAX_CONCURRENT_POLLS).
+ * Counting semaphore: at most `limit` holders at once, waiters served first come first served.
  */
 export class ConcurrencyLimiter {
   private active = 0;
@@ -19,26 +18,26 @@ export class ConcurrencyLimiter {
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
+    const release = await this.acquire();
     try {
       return await fn();
     } finally {
-      this.release();
+      release();
     }
   }
 
-  private acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiters.shift();
-    // The slot passes straight to the next waiter, so `active` is unchanged.
-    if (next) next();
-    else this.active--;
+  /** Waits for a place; the function returned gives it back (calling it again does nothing). */
+  async acquire(): Promise<() => void> {
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiters.shift();
+      // The place passes straight to the next waiter, so `active` is unchanged.
+      if (next) next();
+      else this.active--;
+    };
   }
 }

@@ -22,10 +22,11 @@ import { WorkerHeartbeatService } from './worker-heartbeat.service';
 
 /**
  * BATCH jobs mostly wait on meters (a batch lasts as long as its slowest meter, up to one deadline), so
- * enough of them run at once to keep the worker-wide exchange cap busy: batches/s × deadline of them.
+ * enough of them run at once to keep the exchanges busy while silent meters wait out their deadline:
+ * with meters in batches of 100, one batch for every 50 exchanges the worker may have in flight.
  */
-export function pollWorkerConcurrency(maxConcurrentPolls: number): number {
-  return Math.min(500, Math.max(4, Math.ceil(maxConcurrentPolls / 10)));
+export function pollWorkerConcurrency(maxExchanges: number): number {
+  return Math.min(500, Math.max(4, Math.ceil(maxExchanges / 50)));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ConcurrencyLimiter } from './concurrency-limiter';
+import { ExchangeSlots } from './exchange-slots';
 import { expiredPartitions, partitionDay, partitionName, utcDayStart } from './partition-maintenance.service';
 import { isStale, pollWorkerConcurrency } from './poll-queue.worker';
 
@@ -27,6 +28,39 @@ describe('ConcurrencyLimiter', () => {
     const limiter = new ConcurrencyLimiter(1);
     await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(limiter.run(async () => 'ok')).resolves.toBe('ok');
+  });
+});
+
+describe('ExchangeSlots', () => {
+  const never = () => new Promise<never>(() => undefined);
+  const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('a silent meter hands its slot back, so answering meters are not held behind it', async () => {
+    const slots = new ExchangeSlots(1, 10, 50);
+    let silentDone = false;
+    const silent = slots.run(() => tick(400).then(() => (silentDone = true)));
+    await tick(100);
+    expect(slots.silentReads).toBe(1);
+    await expect(slots.run(() => Promise.resolve('answered'))).resolves.toBe('answered');
+    expect(silentDone).toBe(false);
+    await silent;
+    expect({ active: slots.active, silent: slots.silentReads }).toEqual({ active: 0, silent: 0 });
+  });
+
+  it('keeps the slot once the silent reads are at their bound', async () => {
+    const slots = new ExchangeSlots(2, 1, 20);
+    void slots.run(never);
+    void slots.run(never);
+    await tick(60);
+    // One went silent and freed its slot; the other found the silent reads full and kept its own.
+    expect({ active: slots.active, silent: slots.silentReads }).toEqual({ active: 1, silent: 1 });
+    void slots.run(never);
+    await tick(60);
+    expect({ active: slots.active, silent: slots.silentReads }).toEqual({ active: 2, silent: 1 });
+    let fourth = false;
+    void slots.run(() => Promise.resolve((fourth = true)));
+    await tick(10);
+    expect(fourth).toBe(false);
   });
 });
 
@@ -63,9 +97,8 @@ describe('poll job rules', () => {
   });
 
   it('runs enough batches to keep the read cap busy, within bounds', () => {
-    expect(pollWorkerConcurrency(200)).toBe(20);
+    expect(pollWorkerConcurrency(200 + 10_000)).toBe(204);
     expect(pollWorkerConcurrency(1)).toBe(4);
-    expect(pollWorkerConcurrency(5000)).toBe(500);
-    expect(pollWorkerConcurrency(50000)).toBe(500);
+    expect(pollWorkerConcurrency(100_000)).toBe(500);
   });
 });

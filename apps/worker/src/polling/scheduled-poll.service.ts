@@ -1,7 +1,7 @@
 import { WorkerEnv } from '@app/config';
 import { PolledMeter } from '@app/contracts';
 import { Injectable, Logger } from '@nestjs/common';
-import { ConcurrencyLimiter } from './concurrency-limiter';
+import { ExchangeSlots } from './exchange-slots';
 import { HeldMeterLock, MeterLockService } from './meter-lock.service';
 import { MeterExchange, MeterReader } from './meter-reader';
 import { PollStatsRecorder, StoredScheduledRead } from './poll-stats.recorder';
@@ -32,15 +32,15 @@ type MeterOutcome = keyof BatchResult;
 
 /**
  * Scheduled reads of one batch. Each meter goes its own way, so a silent meter delays nothing but itself:
- * its place in the store backlog, then its lock (try once: a meter busy with a command is skipped, the
- * command stores its own read), then one of the worker-wide METER_MAX_CONCURRENT_POLLS exchange slots,
- * then the store (shared statements, retried until PostgreSQL answers), then its live events, and only
- * then its lock is released.
+ * its place in the store backlog, then an exchange slot (ExchangeSlots: handed back while the meter stays
+ * silent), in which it takes its lock (tried once: a meter busy with a command is skipped, the command
+ * stores its own read) and is read, then the store (shared statements, retried until PostgreSQL answers),
+ * then its live events, and only then its lock is released.
  */
 @Injectable()
 export class ScheduledPollService {
   private readonly logger = new Logger(ScheduledPollService.name);
-  private readonly limiter: ConcurrencyLimiter;
+  private readonly slots: ExchangeSlots;
   private lockErrorLogged = false;
   /** The interval of the last tick this worker served (the heartbeat reports it). */
   intervalMs: number;
@@ -53,12 +53,13 @@ export class ScheduledPollService {
     private readonly stats: PollStatsRecorder,
     env: WorkerEnv,
   ) {
-    this.limiter = new ConcurrencyLimiter(env.METER_MAX_CONCURRENT_POLLS);
+    this.slots = new ExchangeSlots(env.METER_MAX_CONCURRENT_POLLS, env.METER_MAX_SILENT_READS);
     this.intervalMs = env.METER_POLLING_INTERVAL;
   }
 
+  /** Exchanges this worker may have in flight: slots, plus silent meters that handed theirs back. */
   get maxConcurrentPolls(): number {
-    return this.limiter.limit;
+    return this.slots.slots + this.slots.silent;
   }
 
   async pollBatch(meters: readonly PolledMeter[], tick: PollTick): Promise<BatchResult> {
@@ -80,7 +81,7 @@ export class ScheduledPollService {
     if (!place) return 'skipped';
     let lock: HeldMeterLock | null = null;
     try {
-      const exchange = await this.limiter.run(async (): Promise<MeterExchange | null> => {
+      const exchange = await this.slots.run(async (): Promise<MeterExchange | null> => {
         lock = await this.tryLock(meter.id);
         return lock ? this.reader.read(meter) : null;
       });
