@@ -19,9 +19,6 @@ export interface MeterExchange extends ReadCommandResult {
 @Injectable()
 export class MeterReader {
   private readonly logger = new Logger(MeterReader.name);
-  /** Exchanges in flight from this process (scheduled and on-demand): the heartbeat's activePolls. */
-  inFlight = 0;
-
   constructor(@Inject(METER_TRANSPORT) private readonly transport: MeterTransport) {}
 
   async read(meter: PolledMeter, obisCodes?: readonly string[]): Promise<MeterExchange> {
@@ -41,7 +38,6 @@ export class MeterReader {
       failureKind,
     });
     if (!meter.ipAddress) return failed('meter has no address', 0, 'network');
-    this.inFlight++;
     try {
       const result = await this.transport.read(
         {
@@ -63,8 +59,6 @@ export class MeterReader {
       if (isMeterCommunicationError(error)) return failed(error.message, error.responseTime, error.kind);
       this.logger.error(`unexpected error reading meter ${meter.meterNumber}: ${(error as Error).message}`);
       return failed(`unexpected error: ${(error as Error).message}`, 0, 'network');
-    } finally {
-      this.inFlight--;
     }
   }
 }

@@ -94,7 +94,7 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
     await this.heartbeat.start();
     this.worker = new Worker(QUEUES.POLL, (job) => this.process(job), {
       ...this.root,
-      concurrency: pollWorkerConcurrency(this.polls.maxConcurrentPolls),
+      concurrency: pollWorkerConcurrency(this.polls.maxExchanges),
       lockDuration: this.env.POLL_JOB_LOCK_MS,
       stalledInterval: Math.ceil(this.env.POLL_JOB_LOCK_MS / 2),
       maxStalledCount: 2,

@@ -57,8 +57,18 @@ export class ScheduledPollService {
     this.intervalMs = env.METER_POLLING_INTERVAL;
   }
 
-  /** Exchanges this worker may have in flight: slots, plus silent meters that handed theirs back. */
+  /** METER_MAX_CONCURRENT_POLLS: exchanges actively served at once (the polling status shows it). */
   get maxConcurrentPolls(): number {
+    return this.slots.slots;
+  }
+
+  /** Exchanges holding a slot now. */
+  get activePolls(): number {
+    return this.slots.active;
+  }
+
+  /** Exchanges this worker may have in flight: slots, plus silent meters that handed theirs back. */
+  get maxExchanges(): number {
     return this.slots.slots + this.slots.silent;
   }
 

@@ -4,7 +4,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { MeterReader } from './meter-reader';
 import { POLLING_REDIS } from './polling-redis.provider';
 import { ScheduledPollService } from './scheduled-poll.service';
 
@@ -27,7 +26,6 @@ export class WorkerHeartbeatService {
 
   constructor(
     @Inject(POLLING_REDIS) private readonly redis: Redis,
-    private readonly reader: MeterReader,
     private readonly polls: ScheduledPollService,
     private readonly env: CommonEnv,
   ) {
@@ -57,7 +55,7 @@ export class WorkerHeartbeatService {
       workerId: this.workerId,
       pid: process.pid,
       host: hostname(),
-      activePolls: this.reader.inFlight,
+      activePolls: this.polls.activePolls,
       maxConcurrentPolls: this.polls.maxConcurrentPolls,
       meterTimeoutMs: this.env.METER_TIMEOUT_MS,
       intervalMs: this.polls.intervalMs,
