@@ -1,6 +1,6 @@
+import { ApiEnv } from '@app/config';
 import { WS_EVENTS } from '@app/contracts';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   ConnectedSocket,
   MessageBody,
@@ -96,9 +96,9 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   constructor(
     private readonly auth: AuthService,
     private readonly rooms: RealtimeRoomsService,
-    config: ConfigService,
+    env: ApiEnv,
   ) {
-    this.maxClientBacklog = config.get<number>('REALTIME_MAX_CLIENT_BACKLOG') ?? 10_000;
+    this.maxClientBacklog = env.REALTIME_MAX_CLIENT_BACKLOG;
   }
 
   afterInit(server: Server): void {
