@@ -1,14 +1,24 @@
 import { realtimeRedisNames } from '@app/contracts';
 import { ApiEnv } from '@app/config';
 import { INestApplicationContext, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
 import { RealtimeRecovery } from './realtime-recovery';
-import { createRealtimeStreamsAdapter, RealtimeAdapterRedis } from './realtime-streams.adapter';
+import { RealtimeSessions } from './realtime-sessions';
+import { createRealtimeStreamsAdapter } from './realtime-streams.adapter';
 
 /** Nest's platform-socket.io carries its own copy of socket.io; use its types at this boundary. */
 type IoServer = ReturnType<IoAdapter['createIOServer']>;
 type IoServerOptions = Parameters<IoAdapter['createIOServer']>[1];
+
+/**
+ * The stream is trimmed by age as well as by length (REALTIME_STREAM_MAX_LEN, the memory bound at fleet
+ * rate): entries older than the recovery window plus this margin serve nobody, so a small fleet keeps
+ * minutes of events, not hours.
+ */
+const TRIM_MARGIN_MS = 30_000;
+const TRIM_EVERY_MS = 10_000;
 
 /**
  * Socket.IO on the api's HTTP port with the Redis streams adapter: every api instance reads the live
@@ -19,7 +29,8 @@ type IoServerOptions = Parameters<IoAdapter['createIOServer']>[1];
  */
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly logger = new Logger('RealtimeIoAdapter');
-  private redis?: RealtimeAdapterRedis;
+  private redis?: Redis;
+  private trimTimer?: NodeJS.Timeout;
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -40,16 +51,28 @@ export class RealtimeIoAdapter extends IoAdapter {
     });
 
     const names = realtimeRedisNames(env.QUEUE_PREFIX, env.REDIS_URL);
-    if (!this.redis) this.redis = this.connect(env.REDIS_URL, monitor);
+    const redis = (this.redis ??= this.connect(env.REDIS_URL, monitor));
     const recovery = new RealtimeRecovery();
+    const sessions = new RealtimeSessions(redis, names, env.REALTIME_RECOVERY_WINDOW_MS);
     server.adapter(
-      createRealtimeStreamsAdapter(this.redis, {
+      createRealtimeStreamsAdapter(redis, {
         names,
         maxLen: env.REALTIME_STREAM_MAX_LEN,
         monitor,
         recovery,
+        sessions,
+        onSessionNotSaved: (err) =>
+          this.logger.warn(
+            `a disconnected client's session was not saved (${err.message}): it will not recover`,
+          ),
       }),
     );
+    this.trimTimer ??= setInterval(() => {
+      if (redis.status !== 'ready') return;
+      sessions
+        .trim(TRIM_MARGIN_MS)
+        .catch((err: Error) => this.logger.warn(`trimming the live event stream: ${err.message}`));
+    }, TRIM_EVERY_MS).unref();
     // Synchronous with the connection: no live event can reach the socket before what it missed.
     server.on('connection', (socket: { id: string }) => {
       const handover = recovery.handOver(socket.id);
@@ -66,6 +89,8 @@ export class RealtimeIoAdapter extends IoAdapter {
   }
 
   override async close(server: IoServer): Promise<void> {
+    clearInterval(this.trimTimer);
+    this.trimTimer = undefined;
     await super.close(server);
     const redis = this.redis;
     this.redis = undefined;
@@ -74,16 +99,9 @@ export class RealtimeIoAdapter extends IoAdapter {
     await redis.quit().catch(() => redis.disconnect());
   }
 
-  private connect(url: string, monitor: RealtimeDeliveryMonitor): RealtimeAdapterRedis {
+  private connect(url: string, monitor: RealtimeDeliveryMonitor): Redis {
     let lastError = '';
-    const redis = new RealtimeAdapterRedis(
-      url,
-      { connectionName: 'hes-realtime', maxRetriesPerRequest: 2 },
-      (err) =>
-        this.logger.warn(
-          `a disconnected client's session was not saved (${err.message}): it will not recover`,
-        ),
-    );
+    const redis = new Redis(url, { connectionName: 'hes-realtime', maxRetriesPerRequest: 2 });
     redis.on('error', (err: Error) => {
       if (err.message !== lastError) this.logger.warn(`Redis (realtime): ${err.message}`);
       lastError = err.message;

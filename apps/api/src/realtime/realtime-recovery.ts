@@ -1,4 +1,5 @@
 import { compareStreamIds } from '@app/contracts';
+import { addressedTo } from './realtime-sessions';
 
 /**
  * Recently delivered events kept to hand a recovering client what reached this instance between its
@@ -120,7 +121,7 @@ export class RealtimeRecovery {
         const entry = this.recent[(this.next + i) % this.capacity];
         if (!entry || compareStreamIds(entry.offset, held.coveredUpTo) <= 0) continue;
         if (compareStreamIds(entry.offset, upTo) > 0) break;
-        if (addressedTo(held.rooms, entry)) packets.push(entry.data);
+        if (addressedTo(held.rooms, entry.rooms, entry.except)) packets.push(entry.data);
       }
     }
     return { packets, gap };
@@ -137,10 +138,4 @@ export class RealtimeRecovery {
 function offsetOf(data: unknown[]): string | undefined {
   const last = data[data.length - 1];
   return typeof last === 'string' ? last : undefined;
-}
-
-/** The adapter's own rule (shouldIncludePacket): in one of the rooms (or no rooms: everyone), not excepted. */
-function addressedTo(sessionRooms: readonly string[], entry: Delivered): boolean {
-  const included = entry.rooms.length === 0 || sessionRooms.some((room) => entry.rooms.includes(room));
-  return included && sessionRooms.every((room) => !entry.except.includes(room));
 }

@@ -6,10 +6,11 @@ import {
   RealtimeStreamEntry,
 } from '@app/contracts';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import Redis, { type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
 import type { Adapter, Session } from 'socket.io-adapter';
 import type { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
 import type { RealtimeRecovery } from './realtime-recovery';
+import type { RealtimeSessions } from './realtime-sessions';
 
 /** Entries per XREAD (the adapter's default): ~17 round trips a second at 100,000 meters every minute. */
 const READ_COUNT = 100;
@@ -18,32 +19,14 @@ const READ_COUNT = 100;
  * also bounds how long it keeps the process alive on shutdown.
  */
 const READ_BLOCK_MS = 1_000;
-/** A reconnecting client waits at most this long for its session; past it, it connects as a new one. */
-const RESTORE_TIMEOUT_MS = 3_000;
+/**
+ * A reconnecting client waits at most this long for its session (Redis away, or a very long read-back);
+ * past it, it connects as a new one.
+ */
+const RESTORE_TIMEOUT_MS = 5_000;
 /** ClusterAdapter MessageType.BROADCAST / socket.io-parser PacketType.EVENT. */
 const BROADCAST = 3;
 const EVENT_PACKET = 2;
-
-/**
- * The adapter's Redis client. The adapter persists a disconnected socket's session with a SET nobody
- * awaits: with Redis away that rejection would be unhandled, which ends a Node process. Here it is handled
- * (the session is lost: that client will connect as a new one).
- */
-export class RealtimeAdapterRedis extends Redis {
-  constructor(
-    url: string,
-    options: RedisOptions,
-    private readonly onSessionNotSaved: (err: Error) => void,
-  ) {
-    super(url, options);
-  }
-
-  override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
-    const [command] = args;
-    if (command.name === 'set') command.promise.catch((err: Error) => this.onSessionNotSaved(err));
-    return super.sendCommand(...args);
-  }
-}
 
 /** What the stock adapter exposes (public in its typings, except onMessage: protected) and is wrapped here. */
 interface StreamsAdapterParts {
@@ -58,6 +41,9 @@ export interface RealtimeStreamsAdapterOptions {
   maxLen: number;
   monitor: RealtimeDeliveryMonitor;
   recovery: RealtimeRecovery;
+  sessions: RealtimeSessions;
+  /** A disconnected client's session could not be stored (Redis away): it will not recover. */
+  onSessionNotSaved(err: Error): void;
 }
 
 /**
@@ -67,12 +53,12 @@ export interface RealtimeStreamsAdapterOptions {
  * - each entry is decoded here (JSON only) and shown to the delivery monitor first: duplicates stop here,
  *   gaps are counted, and an entry that cannot be delivered (anyone with Redis access can append) is
  *   counted instead of throwing inside the reader, which would stop it on that entry for good;
- * - a restored session's missed events are held by RealtimeRecovery until the handshake check passed;
- * - a session is persisted without its data (the user and token): the handshake check runs again.
+ * - sessions are stored and read back by RealtimeSessions (without the user and token; in pages);
+ * - a restored session's missed events are held by RealtimeRecovery until the handshake check passed.
  */
 export function createRealtimeStreamsAdapter(
-  redis: RealtimeAdapterRedis,
-  { names, maxLen, monitor, recovery }: RealtimeStreamsAdapterOptions,
+  redis: Redis,
+  { names, maxLen, monitor, recovery, sessions, onSessionNotSaved }: RealtimeStreamsAdapterOptions,
 ): (nsp: unknown) => Adapter {
   const factory = createAdapter(redis, {
     streamName: names.stream,
@@ -88,8 +74,6 @@ export function createRealtimeStreamsAdapter(
     const adapter = factory(nsp);
     const parts = adapter as unknown as StreamsAdapterParts;
     const onMessage = parts.onMessage.bind(adapter);
-    const persistSession = parts.persistSession.bind(adapter);
-    const restoreSession = parts.restoreSession.bind(adapter);
 
     parts.onRawMessage = (raw, offset) => {
       monitor.read(offset);
@@ -121,7 +105,9 @@ export function createRealtimeStreamsAdapter(
       }
     };
 
-    parts.persistSession = (session) => persistSession({ ...session, data: {} });
+    parts.persistSession = (session) => {
+      sessions.persist(session).catch(onSessionNotSaved);
+    };
 
     parts.restoreSession = async (pid, offset) => {
       let timer: NodeJS.Timeout | undefined;
@@ -129,7 +115,7 @@ export function createRealtimeStreamsAdapter(
         timer = setTimeout(() => reject(new Error('session restore timed out')), RESTORE_TIMEOUT_MS);
       });
       try {
-        const session = await Promise.race([restoreSession(pid, offset), timedOut]);
+        const session = await Promise.race([sessions.restore(pid, offset), timedOut]);
         recovery.hold(session, offset);
         return session;
       } finally {
