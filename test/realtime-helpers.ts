@@ -2,6 +2,8 @@
  * Socket.IO client helpers for the realtime suites and the benchmark (real socket.io-client, loopback).
  */
 import { MeterReadingUpdateEvent, MeterStatusChangeEvent, WS_EVENTS } from '@app/contracts';
+import Redis from 'ioredis';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket as TcpSocket } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 
@@ -256,4 +258,56 @@ export function nextConnection(socket: Socket, timeoutMs = 20_000): Promise<bool
     socket.on('connect', onConnect);
     socket.on('connect_error', onError);
   });
+}
+
+/**
+ * A throwaway redis-server (no persistence) on its own port, that a test may stop and start again (the
+ * shared Redis is never stopped).
+ */
+export async function dedicatedRedis(): Promise<{
+  url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+  const url = `redis://127.0.0.1:${port}/0`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const deadline = Date.now() + 10_000;
+    const answers = () =>
+      probe.connect().then(
+        () => true,
+        () => false,
+      );
+    while (!(await answers())) {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
+      await sleep(50);
+    }
+    probe.disconnect();
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return { url, start, stop };
 }

@@ -9,8 +9,7 @@ import {
   WS_EVENTS,
 } from '@app/contracts';
 import Redis from 'ioredis';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { dedicatedRedis } from '../../../test/realtime-helpers';
 import { MAX_BUFFERED_EVENTS, MeterEventsPublisher } from './meter-events.publisher';
 
 const reading: MeterReadingUpdateEvent = {
@@ -54,47 +53,6 @@ async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 50
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** A throwaway redis-server (no persistence) on its own port, that a test may stop and start again. */
-async function dedicatedRedis(): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-  const url = `redis://127.0.0.1:${port}/0`;
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    await until(() =>
-      probe.connect().then(
-        () => true,
-        () => false,
-      ),
-    );
-    probe.disconnect();
-  };
-  const stop = async () => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
-  };
-  await start();
-  return { url, start, stop };
 }
 
 describe('MeterEventsPublisher', () => {
