@@ -1,3 +1,6 @@
+// The implicit string-to-number conversion reads design:type, which is only recorded when the polyfill is
+// loaded before these classes are declared, whatever the entry point imports first.
+import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
