@@ -8,7 +8,7 @@
  * by default) so that a reconnection after it can be tested too.
  */
 import { MeterReadingUpdateEvent, MeterStatusChangeEvent, ROOMS } from '@app/contracts';
-import { createUser } from '@app/testing';
+import { createUser, startProcess } from '@app/testing';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import { RealtimeGateway } from '../apps/api/src/realtime/realtime.gateway';
@@ -23,6 +23,7 @@ import {
   type Received,
 } from './realtime-helpers';
 import {
+  freePort,
   realtimeStats,
   registerSimulatedMeters,
   retireMeters,
@@ -145,6 +146,39 @@ describe('live clients lose nothing on short disconnects (connection state recov
     expect(statsAfter.recoveredSessions - statsBefore.recoveredSessions).toBe(1);
     expect(statsAfter.recoveredEvents - statsBefore.recoveredEvents).toBeGreaterThan(0);
     expect(statsAfter.recoveryGaps).toBe(0);
+  });
+
+  it('an api instance stopped gracefully (rolling restart) hands its clients over to another, with what they missed', async () => {
+    const port = await freePort();
+    const apiC = await startProcess('api', {
+      env: { ...stack.env, PORT: String(port), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
+      readyPattern: /api listening on port/,
+      readyTimeoutMs: 120_000,
+    });
+    try {
+      const baseUrlC = `http://127.0.0.1:${port}`;
+      const rooms = [ROOMS.meter(meterIds[1]), ROOMS.meter(meterIds[2])];
+      const steady = await watcher(await connectClient(stack.apiB.baseUrl, { token: stack.admin }), rooms);
+      const path = await pathTo(baseUrlC);
+      const moving = await watcher(await connectReconnectingClient(path.url, stack.admin), rooms);
+      await moving.waitFor(() => moving.readings.length > 0, INTERVAL + SLACK + 10_000, 'polling');
+      const from = Date.now();
+      await sleep(INTERVAL);
+
+      const reconnected = nextConnection(moving.socket);
+      await apiC.stop('SIGTERM');
+      await sleep(INTERVAL); // events while no instance serves the client
+      path.restore(stack.apiB.baseUrl); // the load balancer sends it elsewhere
+      expect(await reconnected).toBe(true);
+      await sleep(INTERVAL);
+      const to = Date.now();
+      await sleep(SLACK);
+      const got = keysOf(moving, from, to);
+      expect(got).toEqual(keysOf(steady, from, to));
+      expect(got.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await apiC.stop('SIGKILL').catch(() => undefined);
+    }
   });
 
   it('a client that comes back after the recovery window starts a new session, without its rooms', async () => {
