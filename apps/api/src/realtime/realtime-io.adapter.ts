@@ -74,9 +74,13 @@ export class RealtimeIoAdapter extends IoAdapter {
         .catch((err: Error) => this.logger.warn(`trimming the live event stream: ${err.message}`));
     }, TRIM_EVERY_MS).unref();
     // Synchronous with the connection: no live event can reach the socket before what it missed.
-    server.on('connection', (socket: { id: string }) => {
+    server.on('connection', (socket: { id: string; recovered: boolean }) => {
       const handover = recovery.handOver(socket.id);
-      if (!handover) return;
+      if (!handover) {
+        // Recovered, but what it missed was forgotten meanwhile (its handshake took longer than allowed).
+        if (socket.recovered) monitor.recovered(0, true);
+        return;
+      }
       for (const [event, ...args] of handover.packets)
         server.local.to(socket.id).emit(event as string, ...args);
       monitor.recovered(handover.packets.length, handover.gap);
