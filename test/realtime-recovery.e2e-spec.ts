@@ -230,6 +230,43 @@ describe('live clients lose nothing on short disconnects (connection state recov
     expect(eventPackets).toEqual([]); // what it missed was not even sent
   });
 
+  it('a recovered connection keeps only the rooms it may still join (a meter deleted meanwhile is left)', async () => {
+    const { rows } = await stack.db.query<{ id: string }>(
+      `insert into meters (meter_number, meter_type, brand, model, area_id, status)
+       values ($1, 'single-phase', 'sim', 'S1', $2, 'warehouse') returning id`,
+      [`RTR-DEL-${Date.now()}`, stack.areaId],
+    );
+    const doomed = rows[0].id;
+    const path = await pathTo(stack.apiA.baseUrl);
+    const client = await watcher(await connectReconnectingClient(path.url, stack.admin), [
+      ROOMS.meter(meterIds[0]),
+      ROOMS.meter(doomed),
+    ]);
+    await client.waitFor(() => client.readings.length > 0, INTERVAL + SLACK + 10_000, 'polling');
+    path.cut();
+    const res = await request(stack.apiA.server)
+      .delete(`/api/meters/${doomed}`)
+      .set('Authorization', `Bearer ${stack.admin}`);
+    expect(res.status).toBe(200);
+    const reconnected = nextConnection(client.socket);
+    path.restore(); // back to A, whose sockets this test can look at
+    expect(await reconnected).toBe(true);
+    const server = (
+      stack.apiA.app.get(RealtimeGateway) as unknown as {
+        server: { sockets: { sockets: Map<string, { rooms: Set<string> }> } };
+      }
+    ).server;
+    const roomsNow = async () => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const rooms = [...(server.sockets.sockets.get(client.socket.id!)?.rooms ?? [])];
+        if (!rooms.includes(ROOMS.meter(doomed)) || Date.now() > deadline) return rooms;
+        await sleep(50);
+      }
+    };
+    expect((await roomsNow()).sort()).toEqual([client.socket.id, ROOMS.meter(meterIds[0])].sort());
+  });
+
   it('a recovered connection is re-checked like any other: its token expiring cuts it off', async () => {
     const user = await createUser(stack.apiA, 'viewer');
     const claims = JSON.parse(Buffer.from(user.token.split('.')[1], 'base64url').toString());
