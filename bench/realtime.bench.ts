@@ -11,18 +11,22 @@
  *   meter). It includes the meter's answer, the wait for the rest of the batch, the batched store in
  *   PostgreSQL, then Redis and Socket.IO — what a dashboard user sees.
  * - publish→client: probe events published through the worker's MeterEventsPublisher (in this process)
- *   while the fleet is being polled: Redis pub/sub, the api's adapter and Socket.IO only.
+ *   while the fleet is being polled: the Redis stream, the api's adapter and Socket.IO only.
  * Everything shares one machine with the fleet's polling, so the figures are indicative (noisy on a
  * loaded 2-core machine); run it a few times.
  */
 import { MeterReadingUpdateEvent, ROOMS, WS_EVENTS } from '@app/contracts';
-import { ConfigService } from '@nestjs/config';
 import type { Socket } from 'socket.io-client';
 import { MeterEventsPublisher } from '@app/realtime-publisher';
 import globalSetup from '../libs/testing/src/global-setup';
 import globalTeardown from '../libs/testing/src/global-teardown';
 import { connectClient, EventRecorder, joinRoom, sleep } from '../test/realtime-helpers';
-import { realtimeStats, registerSimulatedMeters, startRealtimeStack } from '../test/realtime-stack';
+import {
+  realtimeStats,
+  registerSimulatedMeters,
+  startRealtimeStack,
+  startTestPublisher,
+} from '../test/realtime-stack';
 
 const num = (name: string, fallback: number, max: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -102,10 +106,7 @@ async function main(): Promise<void> {
     );
 
     // Phase 2: publish→client probes, fleet still polled.
-    publisher = new MeterEventsPublisher(
-      new ConfigService({ REDIS_URL: process.env.REDIS_URL, QUEUE_PREFIX: stack.env.QUEUE_PREFIX }),
-    );
-    await publisher.onModuleInit();
+    publisher = await startTestPublisher(stack.env.QUEUE_PREFIX);
     const probeLatency: number[] = [];
     for (const rec of recorders) {
       rec.socket.on(WS_EVENTS.READING_UPDATE, (event: MeterReadingUpdateEvent) => {

@@ -2,7 +2,8 @@
 'use strict';
 /**
  * npm run watch -- [meterNumber|meterId] — logs in with the demo's admin credentials (or USERNAME/PASSWORD)
- * and prints the live Socket.IO events of one meter, or of the whole fleet when none is given.
+ * and prints the live Socket.IO events of one meter, or of the whole fleet when none is given. It reconnects
+ * by itself and, after a disconnection shorter than REALTIME_RECOVERY_WINDOW_MS, gets what it missed.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -33,8 +34,13 @@ const password = process.env.PASSWORD_HES || creds.password;
   }
   const socket = io(base, { auth: { token }, transports: ['websocket'] });
   socket.on('connect_error', (err) => console.error(`connect error: ${err.message}`));
-  socket.on('connect', () =>
-    socket.emit('join-room', { room }, (ack) => console.log(`joined ${room}: ${JSON.stringify(ack)}`)),
+  socket.on('connect', () => {
+    // After a short disconnection the server restores the rooms and sends what was missed first.
+    if (socket.recovered) return console.log('reconnected: missed events follow');
+    socket.emit('join-room', { room }, (ack) => console.log(`joined ${room}: ${JSON.stringify(ack)}`));
+  });
+  socket.on('disconnect', (reason) =>
+    console.log(`disconnected (${reason})${socket.active ? '; reconnecting…' : ''}`),
   );
   socket.on('meter-reading-update', (e) =>
     console.log(

@@ -3,22 +3,23 @@
  * api instance A (in-process, for REST calls and its Socket.IO server), api instance B (a separate
  * `apps/api` child process on its own port), and a worker process polling the simulator and publishing
  * through Redis. Both api instances and the worker share one env (QUEUE_PREFIX, interval, Redis).
- * The worker starts only once both api instances receive the live-event channels, so that every event it
+ * The worker starts only once both api instances read the live-event stream, so that every event it
  * publishes can be counted at both.
  */
+import { CommonEnv } from '@app/config';
 import {
-  encodeRealtimeHeartbeat,
-  REALTIME_HEARTBEAT_ROOM,
-  realtimeBroadcastChannel,
-  realtimeChannelKey,
-  realtimeEnvelopeUid,
+  compareStreamIds,
+  encodeRealtimeEntry,
+  realtimeEntryFields,
+  realtimeRedisNames,
 } from '@app/contracts';
+import { MeterEventsPublisher } from '@app/realtime-publisher';
 import { adminToken, createTestApi, startProcess, type StartedProcess, type TestApi } from '@app/testing';
 import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
+import type { RealtimeStats } from '../apps/api/src/realtime/realtime.controller';
 import { startSimulator } from '../apps/simulator/src';
 import type { RunningSimulator, SimulatorOptions } from '../apps/simulator/src';
 
@@ -144,9 +145,10 @@ export async function registerSimulatedMeters(stack: RealtimeStack): Promise<str
 }
 
 /**
- * Resolves once every api instance receives messages published on the live-event channels of
- * `queuePrefix`: probes are heartbeats of a probe publisher, which an instance counts (`heartbeats`) but
- * never delivers to clients and never counts as accepted events.
+ * Resolves once every api instance reads the live-event stream of `queuePrefix` (an instance starts
+ * reading at the stream's end, so what was appended before it started never reaches it): a probe entry
+ * for a room no client can join, without a publisher number (never counted as an event), is appended until
+ * each instance has read past it.
  */
 export async function untilReceivingLiveEvents(
   baseUrls: readonly string[],
@@ -155,22 +157,21 @@ export async function untilReceivingLiveEvents(
   timeoutMs = 30_000,
 ): Promise<void> {
   const redisUrl = process.env.REDIS_URL!;
-  const channel = realtimeBroadcastChannel(realtimeChannelKey(queuePrefix, redisUrl), [
-    REALTIME_HEARTBEAT_ROOM,
-  ]);
-  const probe = encodeRealtimeHeartbeat(realtimeEnvelopeUid(`probe-${randomBytes(4).toString('hex')}`, 1));
+  const { stream } = realtimeRedisNames(queuePrefix, redisUrl);
+  const probe = realtimeEntryFields(encodeRealtimeEntry('readiness-probe', 'probe', null, ['hes-probe']));
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   try {
-    const before = await Promise.all(baseUrls.map((u) => realtimeStats(u, token)));
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      await redis.publish(channel, probe);
+      const id = (await redis.xadd(stream, '*', ...probe))!;
       await new Promise((r) => setTimeout(r, 100));
       const now = await Promise.all(baseUrls.map((u) => realtimeStats(u, token)));
-      if (now.every((s, i) => s.heartbeats > before[i].heartbeats)) return;
+      const readPast = (s: RealtimeStats) =>
+        s.streamOffset !== null && compareStreamIds(s.streamOffset, id) >= 0;
+      if (now.every(readPast)) return;
       if (Date.now() > deadline) {
         throw new Error(
-          `api instances not receiving live events after ${timeoutMs} ms: ${JSON.stringify(now)}`,
+          `api instances not reading live events after ${timeoutMs} ms: ${JSON.stringify(now)}`,
         );
       }
     }
@@ -179,8 +180,19 @@ export async function untilReceivingLiveEvents(
   }
 }
 
+/** A publisher like a worker's, for suites and benchmarks that publish events themselves. */
+export async function startTestPublisher(queuePrefix: string): Promise<MeterEventsPublisher> {
+  const env = Object.assign(new CommonEnv(), {
+    REDIS_URL: process.env.REDIS_URL!,
+    QUEUE_PREFIX: queuePrefix,
+  });
+  const publisher = new MeterEventsPublisher(env);
+  await publisher.onModuleInit();
+  return publisher;
+}
+
 /** GET /api/realtime/stats of an api instance. */
-export async function realtimeStats(baseUrl: string, token: string): Promise<Record<string, number>> {
+export async function realtimeStats(baseUrl: string, token: string): Promise<RealtimeStats> {
   const res = await request(baseUrl).get('/api/realtime/stats').set('Authorization', `Bearer ${token}`);
   if (res.status !== 200) throw new Error(`realtime stats: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.data;

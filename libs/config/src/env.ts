@@ -1,3 +1,6 @@
+// The implicit string-to-number conversion reads design:type, which is only recorded when the polyfill is
+// loaded before these classes are declared, whatever the entry point imports first.
+import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
@@ -77,6 +80,16 @@ export class CommonEnv {
   @Min(1000)
   @Max(600000)
   SHUTDOWN_GRACE_MS: number = 25000;
+
+  /**
+   * Live events kept in the Redis stream (approximate MAXLEN): how far back a reconnecting Socket.IO client
+   * can resume. Must cover REALTIME_RECOVERY_WINDOW_MS at the fleet's event rate: 100,000 meters read every
+   * minute publish ~1,700 events/s, ~200,000 in 2 minutes (docs/realtime.md gives the memory figure).
+   */
+  @IsInt()
+  @Min(1000)
+  @Max(10_000_000)
+  REALTIME_STREAM_MAX_LEN: number = 250000;
 }
 
 export class ApiEnv extends CommonEnv {
@@ -128,6 +141,12 @@ export class ApiEnv extends CommonEnv {
   @Min(10)
   @Max(1_000_000)
   REALTIME_MAX_CLIENT_BACKLOG: number = 10000;
+
+  /** Live updates: a client that reconnects within this long gets the events it missed (connection state recovery). */
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  REALTIME_RECOVERY_WINDOW_MS: number = 120000;
 
   crossFieldProblems(): string[] {
     const relaxed = this.NODE_ENV === 'development' || this.NODE_ENV === 'test';

@@ -1,26 +1,27 @@
 import {
-  encodeRealtimeBroadcast,
-  encodeRealtimeHeartbeat,
+  encodeRealtimeEntry,
   MeterReadingUpdateEvent,
   MeterStatusChangeEvent,
-  REALTIME_HEARTBEAT_INTERVAL_MS,
-  REALTIME_HEARTBEAT_ROOM,
-  realtimeBroadcastChannel,
-  realtimeChannelKey,
+  realtimeEntryFields,
   realtimeEnvelopeUid,
+  realtimeRedisNames,
   ROOMS,
   WS_EVENTS,
 } from '@app/contracts';
+import { CommonEnv } from '@app/config';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 
 /**
- * Publishes cap: beyond this many PUBLISH commands awaiting Redis's reply, new events are dropped (and
- * counted) rather than queued, so a slow or absent Redis never grows memory nor slows polls or requests.
+ * Events waiting for Redis (sent but not yet acknowledged, or buffered while Redis is away). Beyond it new
+ * events are dropped and counted, so a slow or absent Redis never grows memory nor slows polls or
+ * requests. 10,000 events are ~6 s of a 100,000-meter fleet polled every minute (~15 MB at most), and
+ * minutes of a small one: a Redis restart loses nothing.
  */
-const MAX_PENDING_PUBLISHES = 10_000;
+export const MAX_BUFFERED_EVENTS = 10_000;
+/** Entries per round trip while catching up after an outage. */
+const FLUSH_BATCH = 500;
 const CONNECT_WAIT_MS = 5_000;
 const SHUTDOWN_DRAIN_MS = 3_000;
 const LOSS_LOG_EVERY_MS = 10_000;
@@ -33,49 +34,51 @@ export const REALTIME_PUBLISHER_NAME = 'REALTIME_PUBLISHER_NAME';
 
 export interface MeterEventsPublisherStats {
   publisherId: string;
-  /** Messages handed to Redis and acknowledged by it. */
+  /** Events appended to the stream (acknowledged by Redis). */
   published: number;
-  /** Messages Redis refused or that failed on the connection (the gateways also see the gap). */
-  failed: number;
-  /** Messages dropped before sending: Redis disconnected or too many publishes pending. */
+  /** Events dropped, never appended: the buffer was full (Redis away for long) or the process was closing. */
   dropped: number;
+  /** Events waiting for Redis. */
   pending: number;
+  /** Appends retried after Redis dropped the connection before answering (the gateways deliver them once). */
+  retried: number;
 }
 
 /**
- * The publishing side of live updates (workers after reads, the api after operators' status changes):
- * fire-and-forget broadcasts to the api instances' Socket.IO Redis adapters (wire format in
- * @app/contracts realtime-wire). Calls return at once and never throw; every
- * message carries this publisher's sequence number so that losses on the way are counted by the
- * gateways, and losses here are counted and logged.
+ * The publishing side of live updates (workers after reads, the api after operators' status changes): each
+ * event is appended once to the Socket.IO Redis streams adapter's stream (wire format in @app/contracts
+ * realtime-wire), which every api instance reads. Calls return at once and never throw: events go to a
+ * bounded in-memory buffer that is written to Redis in order, in pipelined batches, and kept while Redis is
+ * away (a restart loses nothing); what the bound forces out is counted and logged, never silent.
  */
 @Injectable()
 export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(MeterEventsPublisher.name);
   readonly publisherId: string;
-  private readonly channelKey: string;
+  private readonly stream: string;
+  private readonly maxLen: number;
   private readonly redis: Redis;
+  /** Numbered entries not yet acknowledged by Redis, oldest first. */
+  private readonly buffer: string[][] = [];
   private seq = 0;
-  private pending = 0;
+  private flushing = false;
   private published = 0;
-  private failed = 0;
   private dropped = 0;
+  private retried = 0;
   private unreportedLosses = 0;
   private lastLossLogAt = 0;
   private lastError = '';
-  private heartbeat?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(config: ConfigService, @Optional() @Inject(REALTIME_PUBLISHER_NAME) name?: string) {
+  constructor(env: CommonEnv, @Optional() @Inject(REALTIME_PUBLISHER_NAME) name?: string) {
     this.publisherId = `${name ?? 'w'}${process.pid}-${randomBytes(4).toString('hex')}`;
-    const redisUrl = config.getOrThrow<string>('REDIS_URL');
-    this.channelKey = realtimeChannelKey(config.get<string>('QUEUE_PREFIX') ?? 'hes', redisUrl);
-    this.redis = new Redis(redisUrl, {
+    this.stream = realtimeRedisNames(env.QUEUE_PREFIX, env.REDIS_URL).stream;
+    this.maxLen = env.REALTIME_STREAM_MAX_LEN;
+    this.redis = new Redis(env.REDIS_URL, {
       connectionName: `hes-events-${this.publisherId}`,
       lazyConnect: true,
-      // Fail fast instead of buffering while disconnected (unbounded memory, stale bursts later).
+      // The buffer above is the only queue: bounded, ordered, and retried by this class.
       enableOfflineQueue: false,
-      // A resent PUBLISH could be delivered twice; a lost one is counted by the gateways instead.
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
       commandTimeout: 5_000,
@@ -87,6 +90,7 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
     this.redis.on('ready', () => {
       if (this.lastError) this.logger.log('Redis (live events) connection restored');
       this.lastError = '';
+      this.flush();
     });
   }
 
@@ -97,20 +101,20 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
     );
     const timedOut = new Promise<boolean>((resolve) => setTimeout(resolve, CONNECT_WAIT_MS, false).unref());
     if (!(await Promise.race([connected, timedOut]))) {
-      this.logger.warn('Redis (live events) not reachable yet; events are dropped (and counted) until it is');
+      this.logger.warn(
+        `Redis (live events) not reachable yet; up to ${MAX_BUFFERED_EVENTS} events are kept until it is`,
+      );
     }
-    this.heartbeat = setInterval(() => this.sendHeartbeat(), REALTIME_HEARTBEAT_INTERVAL_MS);
-    this.heartbeat.unref();
   }
 
   /** After every stored read (scheduled or on-demand): to the meter's room. */
   readingUpdated(event: MeterReadingUpdateEvent, _areaId: string): void {
-    this.broadcast(WS_EVENTS.READING_UPDATE, event, [ROOMS.meter(event.meterId)]);
+    this.append(WS_EVENTS.READING_UPDATE, event, [ROOMS.meter(event.meterId)]);
   }
 
-  /** After every status change: to the meter's room, its area's room and the fleet room, as one message. */
+  /** After every status change: to the meter's room, its area's room and the fleet room, as one entry. */
   statusChanged(event: MeterStatusChangeEvent, areaId: string): void {
-    this.broadcast(WS_EVENTS.STATUS_CHANGE, event, [
+    this.append(WS_EVENTS.STATUS_CHANGE, event, [
       ROOMS.meter(event.meterId),
       ROOMS.area(areaId),
       ROOMS.fleet,
@@ -121,64 +125,77 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
     return {
       publisherId: this.publisherId,
       published: this.published,
-      failed: this.failed,
       dropped: this.dropped,
-      pending: this.pending,
+      pending: this.buffer.length,
+      retried: this.retried,
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    // Jobs finishing during shutdown may still publish: give them a short grace before closing.
+    // Reads finishing during shutdown still publish: give the buffer a short grace before closing.
     const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
-    while (this.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    this.sendHeartbeat();
+    while (this.buffer.length > 0 && this.redis.status === 'ready' && Date.now() < deadline) {
+      this.flush();
+      await new Promise((r) => setTimeout(r, 20));
+    }
     this.closed = true;
+    if (this.buffer.length > 0) this.lose(this.buffer.splice(0).length);
     await this.redis.quit().catch(() => this.redis.disconnect());
     this.reportLosses(true);
   }
 
-  private broadcast(event: string, payload: unknown, rooms: string[]): void {
-    if (this.closed || this.redis.status !== 'ready' || this.pending >= MAX_PENDING_PUBLISHES) {
-      this.dropped++;
-      this.unreportedLosses++;
-      this.reportLosses(false);
+  private append(event: string, payload: unknown, rooms: string[]): void {
+    if (this.closed || this.buffer.length >= MAX_BUFFERED_EVENTS) {
+      this.lose(1);
       return;
     }
     const uid = realtimeEnvelopeUid(this.publisherId, ++this.seq);
-    this.send(
-      realtimeBroadcastChannel(this.channelKey, rooms),
-      encodeRealtimeBroadcast(uid, event, payload, rooms),
-    );
+    this.buffer.push(realtimeEntryFields(encodeRealtimeEntry(uid, event, payload, rooms)));
+    this.flush();
   }
 
-  /** Carries the latest sequence number (not a new one) so gateways notice a loss at the end of a burst. */
-  private sendHeartbeat(): void {
-    if (this.closed || this.seq === 0 || this.redis.status !== 'ready') return;
-    const uid = realtimeEnvelopeUid(this.publisherId, this.seq);
-    this.send(
-      realtimeBroadcastChannel(this.channelKey, [REALTIME_HEARTBEAT_ROOM]),
-      encodeRealtimeHeartbeat(uid),
-      false,
-    );
-  }
-
-  private send(channel: string, message: string, counted = true): void {
-    this.pending++;
-    this.redis.publish(channel, message).then(
-      () => {
-        this.pending--;
-        if (counted) this.published++;
+  /**
+   * Writes the buffer's head in one pipeline; entries leave the buffer only once Redis acknowledged them.
+   * One flush at a time keeps the stream in publishing order. On a connection failure the unacknowledged
+   * entries stay and go again once Redis is back ('ready'): one may then be in the stream twice, which the
+   * gateways drop by its number.
+   */
+  private flush(): void {
+    if (this.flushing || this.closed || this.buffer.length === 0 || this.redis.status !== 'ready') return;
+    this.flushing = true;
+    const batch = this.buffer.slice(0, FLUSH_BATCH);
+    const pipeline = this.redis.pipeline();
+    for (const fields of batch) pipeline.xadd(this.stream, 'MAXLEN', '~', this.maxLen, '*', ...fields);
+    pipeline.exec().then(
+      (results) => {
+        let acknowledged = 0;
+        while (acknowledged < batch.length && results?.[acknowledged] && !results[acknowledged][0]) {
+          acknowledged++;
+        }
+        this.buffer.splice(0, acknowledged);
+        this.published += acknowledged;
+        if (acknowledged < batch.length) this.failedFlush(results?.[acknowledged]?.[0] ?? null);
+        this.flushing = false;
+        if (acknowledged === batch.length) this.flush();
       },
       (err: Error) => {
-        this.pending--;
-        if (!counted) return;
-        this.failed++;
-        this.unreportedLosses++;
-        this.lastError = err.message;
-        this.reportLosses(false);
+        this.failedFlush(err);
+        this.flushing = false;
       },
     );
+  }
+
+  private failedFlush(err: Error | null): void {
+    this.retried++;
+    if (err) this.lastError = err.message;
+    // A refusal by a healthy Redis (e.g. out of memory) would repeat forever: retry on the next event or
+    // reconnection rather than in a loop.
+  }
+
+  private lose(count: number): void {
+    this.dropped += count;
+    this.unreportedLosses += count;
+    this.reportLosses(false);
   }
 
   private reportLosses(force: boolean): void {
@@ -186,7 +203,7 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
     if (this.unreportedLosses === 0 || (!force && now - this.lastLossLogAt < LOSS_LOG_EVERY_MS)) return;
     this.logger.warn(
       `live events lost: ${this.unreportedLosses} since last report (total dropped=${this.dropped}, ` +
-        `failed=${this.failed}, pending=${this.pending}${this.lastError ? `, last error: ${this.lastError}` : ''})`,
+        `buffered=${this.buffer.length}${this.lastError ? `, last error: ${this.lastError}` : ''})`,
     );
     this.unreportedLosses = 0;
     this.lastLossLogAt = now;

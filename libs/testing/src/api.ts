@@ -56,7 +56,7 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
     if (process.env[key] === undefined) process.env[key] = value;
   }
   // Loaded lazily: AppModule validates the environment when it is first imported.
-  const [{ Test }, { ConfigService }, { ApiEnv, validateEnv }, { AppModule }, { configureApp }] =
+  const [{ Test }, { ConfigService }, { ApiEnv, CommonEnv, validateEnv }, { AppModule }, { configureApp }] =
     await Promise.all([
       import('@nestjs/testing'),
       import('@nestjs/config'),
@@ -81,11 +81,13 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
         return (super.get as (...args: unknown[]) => never)(path, ...rest);
       }
     }
-    // The typed settings (ApiEnv, and CommonEnv through it) must carry the same overrides as ConfigService.
+    // The typed settings too: services inject ApiEnv / CommonEnv rather than read ConfigService.
     builder = builder
       .overrideProvider(ConfigService)
       .useValue(new TestConfigService(validated))
       .overrideProvider(ApiEnv)
+      .useValue(validated)
+      .overrideProvider(CommonEnv)
       .useValue(validated);
   }
   const moduleRef = await builder.compile();

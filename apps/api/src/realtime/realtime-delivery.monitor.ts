@@ -3,28 +3,34 @@ import { MeterEventsPublisher } from '@app/realtime-publisher';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 
 const REPORT_EVERY_MS = 10_000;
-/** A publisher silent this long has stopped (heartbeats come every few seconds); forget it. */
+/** A publisher silent this long has stopped (or has nothing to say); forget it (its next event is a new baseline). */
 const PUBLISHER_FORGET_AFTER_MS = 5 * 60_000;
 const MAX_TRACKED_PUBLISHERS = 10_000;
 
 export interface RealtimeDeliveryStats {
-  /** Sequenced messages (events and heartbeats) that reached this instance from Redis. */
+  /** Numbered events (from our publishers) that this instance read from the stream. */
   received: number;
   /** Events handed to this instance's Socket.IO server (which delivers them to local sockets in the rooms). */
   accepted: number;
-  heartbeats: number;
-  /** Messages Redis pub/sub lost between a publisher and this instance (from sequence gaps). */
+  /** Events that never reached this instance (from sequence gaps: e.g. trimmed from the stream before it read them). */
   lost: number;
-  /** Number of gaps (each may cover several messages). */
+  /** Number of gaps (each may cover several events). */
   gaps: number;
-  /** Repeated or out-of-order messages, not delivered. */
+  /** Repeated or out-of-order events (a publisher's retried append), not delivered. */
   duplicates: number;
-  /** Messages on our channels that could not be handled. */
+  /** Stream entries that could not be decoded or delivered. */
   malformed: number;
-  /** Times the Redis subscriber connection dropped (events published meanwhile show up as gaps). */
-  subscriberInterruptions: number;
-  subscriberConnected: boolean;
+  /** Times the stream reader's Redis connection dropped (it resumes where it stopped: nothing is lost). */
+  readerInterruptions: number;
+  readerConnected: boolean;
+  /** Id of the last stream entry this instance read (any entry, ours or not). */
+  streamOffset: string | null;
   publishers: number;
+  /** Reconnecting clients given the events they missed, and those events. */
+  recoveredSessions: number;
+  recoveredEvents: number;
+  /** Recovered clients that may have missed events (the hand-over buffer did not reach back far enough). */
+  recoveryGaps: number;
 }
 
 interface PublisherState {
@@ -33,12 +39,12 @@ interface PublisherState {
 }
 
 /**
- * Makes Redis pub/sub losses visible: every publisher (each worker, and each api instance for operators'
- * status changes) numbers its messages, so this instance can tell, per
- * publisher, how many never arrived (a jump in the sequence) and drop any that arrive twice. It sees
- * every message of every publisher (the adapter's pattern subscription), whether or not a local socket
- * is in the target room. Losses are logged (aggregated, at most one line per REPORT_EVERY_MS) and
- * counted in stats(), served by GET /api/realtime/stats.
+ * Makes live-event losses visible. The stream keeps order and survives this instance's Redis connection
+ * dropping (the reader resumes where it stopped), so what is left to watch is each publisher's numbering:
+ * a jump is events this instance never read (e.g. trimmed from the stream while it lagged, or Redis lost
+ * its data), a repeated or older number is a retried append, delivered once. Losses are logged
+ * (aggregated, at most one line per REPORT_EVERY_MS) and counted in stats(), served by
+ * GET /api/realtime/stats, with the reconnecting clients this instance recovered.
  */
 @Injectable()
 export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
@@ -47,23 +53,33 @@ export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
   private readonly counters = {
     received: 0,
     accepted: 0,
-    heartbeats: 0,
     lost: 0,
     gaps: 0,
     duplicates: 0,
     malformed: 0,
-    subscriberInterruptions: 0,
+    readerInterruptions: 0,
+    recoveredSessions: 0,
+    recoveredEvents: 0,
+    recoveryGaps: 0,
   };
-  private subscriberConnected = false;
-  private unreported = { lost: 0, gaps: 0, duplicates: 0, malformed: 0, publishers: new Set<string>() };
+  private readerConnected = false;
+  private streamOffset: string | null = null;
+  private unreported = {
+    lost: 0,
+    gaps: 0,
+    duplicates: 0,
+    malformed: 0,
+    recoveryGaps: 0,
+    publishers: new Set<string>(),
+  };
   private lastMalformedError = '';
   private timer?: NodeJS.Timeout;
   private readonly localPublisherId?: string;
 
   /**
-   * This instance's own publisher is received through Redis like any other (the adapter skips only its
-   * own inter-instance traffic). Its numbering is known to start at 1, so it is tracked from 0: even a
-   * loss of its first messages is counted, and it is not forgotten while it has nothing to publish.
+   * This instance's own publisher is read from the stream like any other. Its numbering is known to start
+   * at 1, so it is tracked from 0: even a loss of its first events is counted, and it is not forgotten
+   * while it has nothing to publish.
    */
   constructor(@Optional() localPublisher?: MeterEventsPublisher) {
     if (!localPublisher) return;
@@ -84,27 +100,30 @@ export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
     this.report();
   }
 
+  /** Every stream entry this instance reads, in stream order. */
+  read(offset: string): void {
+    this.streamOffset = offset;
+  }
+
   /**
-   * Called for every message on the live-event channels before it is delivered. Returns false when it
-   * must not be delivered (a heartbeat, or a duplicate). Messages without our envelope (the adapter's
-   * own traffic between api instances) are delivered unchecked.
+   * Called for every entry before it is delivered. Returns false when it must not be delivered (a
+   * duplicate). Entries without our envelope (an adapter's own traffic between api instances) are
+   * delivered unchecked.
    */
-  accept(envelope: RealtimeEnvelope | null, heartbeat: boolean, now = Date.now()): boolean {
-    if (!envelope) return !heartbeat;
+  accept(envelope: RealtimeEnvelope | null, now = Date.now()): boolean {
+    if (!envelope) return true;
     this.counters.received++;
-    if (heartbeat) this.counters.heartbeats++;
     const state = this.publishers.get(envelope.publisherId);
     if (!state) {
-      // First message seen from this publisher: the baseline (what came before we subscribed is not a loss).
+      // First event seen from this publisher: the baseline (what came before this instance started reading is not a loss).
       if (this.publishers.size < MAX_TRACKED_PUBLISHERS) {
         this.publishers.set(envelope.publisherId, { lastSeq: envelope.seq, lastSeenAt: now });
       }
-      if (!heartbeat) this.counters.accepted++;
-      return !heartbeat;
+      this.counters.accepted++;
+      return true;
     }
     state.lastSeenAt = now;
-    // A heartbeat repeats the publisher's latest number: equal is expected, larger means a lost tail.
-    const expected = heartbeat ? state.lastSeq : state.lastSeq + 1;
+    const expected = state.lastSeq + 1;
     if (envelope.seq > expected) {
       const missing = envelope.seq - expected;
       this.counters.lost += missing;
@@ -113,13 +132,11 @@ export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
       this.unreported.gaps++;
       this.unreported.publishers.add(envelope.publisherId);
     } else if (envelope.seq < expected) {
-      if (heartbeat) return false;
       this.counters.duplicates++;
       this.unreported.duplicates++;
       return false;
     }
-    state.lastSeq = Math.max(state.lastSeq, envelope.seq);
-    if (heartbeat) return false;
+    state.lastSeq = envelope.seq;
     this.counters.accepted++;
     return true;
   }
@@ -130,27 +147,33 @@ export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
     this.lastMalformedError = err instanceof Error ? err.message : String(err);
   }
 
-  subscriberDown(reason: string): void {
-    if (!this.subscriberConnected) return;
-    this.subscriberConnected = false;
-    this.counters.subscriberInterruptions++;
-    this.logger.warn(
-      `Redis subscriber connection lost (${reason}): live events published until it is back are lost ` +
-        'and will be counted as gaps per publisher',
-    );
+  recovered(events: number, gap: boolean): void {
+    this.counters.recoveredSessions++;
+    this.counters.recoveredEvents += events;
+    if (!gap) return;
+    this.counters.recoveryGaps++;
+    this.unreported.recoveryGaps++;
   }
 
-  subscriberUp(): void {
-    if (this.subscriberConnected) return;
-    const wasInterrupted = this.counters.subscriberInterruptions > 0;
-    this.subscriberConnected = true;
-    if (wasInterrupted) this.logger.log('Redis subscriber connection restored');
+  readerDown(reason: string): void {
+    if (!this.readerConnected) return;
+    this.readerConnected = false;
+    this.counters.readerInterruptions++;
+    this.logger.warn(`Redis stream reader connection lost (${reason}); it resumes where it stopped`);
+  }
+
+  readerUp(): void {
+    if (this.readerConnected) return;
+    const wasInterrupted = this.counters.readerInterruptions > 0;
+    this.readerConnected = true;
+    if (wasInterrupted) this.logger.log('Redis stream reader connection restored');
   }
 
   stats(): RealtimeDeliveryStats {
     return {
       ...this.counters,
-      subscriberConnected: this.subscriberConnected,
+      readerConnected: this.readerConnected,
+      streamOffset: this.streamOffset,
       publishers: this.publishers.size,
     };
   }
@@ -159,15 +182,27 @@ export class RealtimeDeliveryMonitor implements OnModuleInit, OnModuleDestroy {
     const u = this.unreported;
     if (u.lost > 0) {
       this.logger.warn(
-        `Redis pub/sub lost ${u.lost} live event message(s) in ${u.gaps} gap(s) from publisher(s) ` +
+        `${u.lost} live event(s) never read from the stream, in ${u.gaps} gap(s) from publisher(s) ` +
           `${[...u.publishers].slice(0, 5).join(', ')} (total lost since start: ${this.counters.lost})`,
       );
     }
-    if (u.duplicates > 0) this.logger.warn(`dropped ${u.duplicates} duplicate live event message(s)`);
+    if (u.duplicates > 0) this.logger.warn(`dropped ${u.duplicates} duplicate live event(s)`);
     if (u.malformed > 0) {
-      this.logger.warn(`ignored ${u.malformed} malformed live event message(s): ${this.lastMalformedError}`);
+      this.logger.warn(`ignored ${u.malformed} malformed live event entr(ies): ${this.lastMalformedError}`);
     }
-    this.unreported = { lost: 0, gaps: 0, duplicates: 0, malformed: 0, publishers: new Set() };
+    if (u.recoveryGaps > 0) {
+      this.logger.warn(
+        `${u.recoveryGaps} reconnecting client(s) recovered with possibly missing events (hand-over buffer too short)`,
+      );
+    }
+    this.unreported = {
+      lost: 0,
+      gaps: 0,
+      duplicates: 0,
+      malformed: 0,
+      recoveryGaps: 0,
+      publishers: new Set(),
+    };
   }
 
   private forgetSilentPublishers(now: number): void {

@@ -1,4 +1,4 @@
-import { REALTIME_HEARTBEAT_ROOM, ROOMS } from '@app/contracts';
+import { ROOMS } from '@app/contracts';
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user';
 import { AreasService } from '../areas/areas.service';
@@ -27,7 +27,6 @@ export class RealtimeRoomsService {
   /** Parses the room name and checks that what it names exists; `room` is the canonical name to join. */
   async check(_user: AuthUser, room: string): Promise<RoomCheck> {
     if (room === ROOMS.fleet) return { allowed: true, room };
-    if (room === REALTIME_HEARTBEAT_ROOM) return refuse(`Unknown room "${room}"`);
 
     const meterRef = METER_ROOM.exec(room)?.[1];
     if (meterRef !== undefined) {

@@ -20,8 +20,9 @@ export class RealtimeController {
   @Roles('admin')
   @ApiOperation({
     summary:
-      "This api instance's live-update delivery: clients, rooms, events received from Redis, and messages " +
-      "lost or duplicated on the way (from the publishers' sequence numbers). Admin only.",
+      "This api instance's live-update delivery: clients, rooms, events read from the Redis stream, events " +
+      "lost or duplicated on the way (from the publishers' sequence numbers), and reconnecting clients " +
+      'recovered with the events they missed. Admin only.',
   })
   stats(): ApiOk<RealtimeStats> {
     return ok({ ...this.gateway.localStats(), ...this.monitor.stats() });

@@ -1,6 +1,6 @@
+import { ApiEnv } from '@app/config';
 import { WS_EVENTS } from '@app/contracts';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   ConnectedSocket,
   MessageBody,
@@ -96,9 +96,9 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   constructor(
     private readonly auth: AuthService,
     private readonly rooms: RealtimeRoomsService,
-    config: ConfigService,
+    env: ApiEnv,
   ) {
-    this.maxClientBacklog = config.get<number>('REALTIME_MAX_CLIENT_BACKLOG') ?? 10_000;
+    this.maxClientBacklog = env.REALTIME_MAX_CLIENT_BACKLOG;
   }
 
   afterInit(server: Server): void {
@@ -114,7 +114,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   }
 
   handleConnection(socket: ClientSocket): void {
-    this.logger.debug(`socket ${socket.id} connected (user ${socket.data.user?.username})`);
+    this.logger.debug(
+      `socket ${socket.id} ${socket.recovered ? 'recovered' : 'connected'} (user ${socket.data.user?.username})`,
+    );
+    if (socket.recovered) void this.recheckRooms(socket);
   }
 
   onModuleDestroy(): void {
@@ -183,6 +186,25 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       throw unauthorized((err as Error).message || 'Invalid token');
     }
     socket.data = { user, token, expiresAt: tokenExpiry(token), pendingRoomChecks: 0 };
+  }
+
+  /**
+   * A recovered socket gets back the rooms it had (connection state recovery): each is checked again for
+   * this user, as join-room would, and left when no longer allowed (e.g. its meter was deleted meanwhile).
+   */
+  private async recheckRooms(socket: ClientSocket): Promise<void> {
+    for (const room of [...socket.rooms]) {
+      if (room === socket.id) continue;
+      try {
+        const check = await this.rooms.check(socket.data.user, room);
+        if (!check.allowed) await socket.leave(room);
+      } catch (err) {
+        // The check could not run (database away): keep the room rather than drop a legitimate one.
+        this.logger.warn(
+          `re-checking room ${room} of recovered socket ${socket.id}: ${(err as Error).message}`,
+        );
+      }
+    }
   }
 
   private disconnectSlowClients(): void {
