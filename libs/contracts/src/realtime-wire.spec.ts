@@ -110,7 +110,7 @@ describe('realtime wire format', () => {
     });
 
     afterAll(async () => {
-      await new Promise((resolve) => ioServer.close(resolve));
+      await ioServer.close();
       await redis.del(names.stream);
       redis.disconnect();
     });

@@ -100,7 +100,7 @@ describe('live events through the streams adapter while Redis goes away', () => 
       process.off('unhandledRejection', onUnhandled);
       for (const c of clients) c.close();
       await publisher.onApplicationShutdown();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
       redis.disconnect();
       await redisServer.stop();
     }
