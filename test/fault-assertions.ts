@@ -5,8 +5,8 @@
  * list of sentences, one per meter or tick that went wrong; the bench prints the same reports.
  *
  *   const pause = PollingPause.connect(env);     // BullMQ pause of the poll and command queues
- *   await pause.pause(); await resetSimulatorCounters(sim.controlUrl); const since = new Date();
- *   await pause.resume();                          // … inject the fault, let polling run …
+ *   const { since, resumedAt } = await pause.openWindow(sim.controlUrl);  // counters reset, nothing in flight
+ *   // … inject the fault, let polling run …
  *   await pause.pause();                           // nothing in flight: judge the window
  *   const answers = await everyAnswerStoredOnce({ db, simulator: sim.controlUrl, meters, since });
  *   const ticks = await everyTickStoredOnce(db, { meterIds, from, to, intervalMs });
@@ -458,6 +458,19 @@ export class PollingPause {
     await Promise.all(this.queues.map((q) => q.resume()));
   }
 
+  /**
+   * Opens a counting window: pauses until nothing is in flight, resets the simulator's counters, resumes.
+   * `since` is when the counters were reset; `resumedAt` when polling resumed (ticks that fell due
+   * earlier waited in the paused queue).
+   */
+  async openWindow(simulator: string | { resetCounters(): void }): Promise<{ since: Date; resumedAt: Date }> {
+    await this.pause();
+    await resetSimulatorCounters(simulator);
+    const since = new Date();
+    await this.resume();
+    return { since, resumedAt: new Date() };
+  }
+
   /** The poll queue, for inspecting active batches. */
   get pollQueue(): Queue {
     return this.queues[0];
@@ -573,6 +586,19 @@ export class PendingMeterRequests {
       if (pid !== undefined) counts.set(pid, (counts.get(pid) ?? 0) + 1);
     }
     return counts;
+  }
+
+  /** The first of `workers` seen holding a meter read in flight (waitForProcessWithPending). */
+  async waitForWorkerWithPending<P extends StartedProcess>(
+    workers: readonly P[],
+    timeoutMs: number,
+  ): Promise<P> {
+    const pid = await this.waitForProcessWithPending(
+      workers.map((w) => w.child.pid!),
+      1,
+      timeoutMs,
+    );
+    return workers.find((w) => w.child.pid === pid)!;
   }
 
   /**
