@@ -40,10 +40,8 @@ import globalSetup from '../libs/testing/src/global-setup';
 import globalTeardown from '../libs/testing/src/global-teardown';
 import {
   allAlive,
-  everyAnswerStoredOnce,
-  everyTickStoredOnce,
+  judgeWindow,
   killedWorkerReads,
-  noDuplicateTicks,
   OnceStoreFailure,
   PendingMeterRequests,
   pollingResumed,
@@ -272,22 +270,18 @@ async function main(): Promise<void> {
       const killed = injected.activeAtKill
         ? await killedWorkerReads(pause.pollQueue, injected.activeAtKill)
         : undefined;
-      const answers = await everyAnswerStoredOnce({
+      const { answers, ticks, duplicates } = await judgeWindow({
         db,
         simulator: sim.controlUrl,
         meters: idByNumber,
         since,
         killedInFlight: killed,
         settleMs: 15_000,
-      });
-      const ticks = await everyTickStoredOnce(db, {
-        meterIds: answering,
-        from: resumedAt,
-        to: new Date(pausedAt.getTime() - INTERVAL_MS),
+        resumedAt,
+        pausedAt,
         intervalMs: INTERVAL_MS,
-        successfulOnly: true,
+        tickMeterIds: answering,
       });
-      const duplicates = await noDuplicateTicks(db, { since });
       const dead = allAlive(alive()).problems;
 
       const recoveryMs = resumed.allReadAfterMs === null ? null : resumed.allReadAfterMs - injected.downMs;

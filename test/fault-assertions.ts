@@ -11,6 +11,7 @@
  *   const answers = await everyAnswerStoredOnce({ db, simulator: sim.controlUrl, meters, since });
  *   const ticks = await everyTickStoredOnce(db, { meterIds, from, to, intervalMs });
  *   const duplicates = await noDuplicateTicks(db, { meterIds, since });
+ *   // or the three at once: judgeWindow({ db, simulator, meters, since, resumedAt, pausedAt, … })
  *   const resumed = await pollingResumed(db, { meterIds, after: faultOverAt, intervalMs, intervals: 2 });
  *   expect(allAlive({ api, worker1, worker2 }).problems).toEqual([]);
  *
@@ -417,6 +418,48 @@ export function crashLines(output: string): string[] {
       (line) => /^\s+at .+(:\d+:\d+\)?|\(native\)|\(<anonymous>\))$/.test(line) || /Unhandled/i.test(line),
     )
     .slice(0, 20);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A counting window judged at once: (a), (b) and (b')
+
+export interface WindowOptions extends AnswersOptions {
+  /** When polling resumed after the window opened (PollingPause.openWindow). */
+  resumedAt: Date;
+  /** When polling was paused to close it. */
+  pausedAt: Date;
+  intervalMs: number;
+  /** The meters whose every tick of the window must have one successful record (meters that answer). */
+  tickMeterIds: readonly string[];
+  /** Duplicate ticks among these meters only (default: every meter's). */
+  duplicatesOf?: readonly string[];
+}
+
+export interface WindowReport {
+  answers: AnswersReport;
+  ticks: TicksReport;
+  duplicates: DuplicateTicksReport;
+}
+
+/**
+ * A closed window (polling paused, nothing in flight): every answer stored once, every tick of the window
+ * stored once, no tick twice.
+ */
+export async function judgeWindow(options: WindowOptions): Promise<WindowReport> {
+  const answers = await everyAnswerStoredOnce(options);
+  // Ticks that fell due while polling was paused may be dropped as stale: they do not count.
+  const ticks = await everyTickStoredOnce(options.db, {
+    meterIds: options.tickMeterIds,
+    from: options.resumedAt,
+    to: new Date(options.pausedAt.getTime() - options.intervalMs),
+    intervalMs: options.intervalMs,
+    successfulOnly: true,
+  });
+  const duplicates = await noDuplicateTicks(options.db, {
+    meterIds: options.duplicatesOf,
+    since: options.since,
+  });
+  return { answers, ticks, duplicates };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -21,11 +21,9 @@ import { RunningSimulator } from '../apps/simulator/src';
 import {
   allAlive,
   crashLines,
-  everyAnswerStoredOnce,
-  everyTickStoredOnce,
+  judgeWindow,
   KilledInFlight,
   killedWorkerReads,
-  noDuplicateTicks,
   OnceStoreFailure,
   PendingMeterRequests,
   pollingResumed,
@@ -93,22 +91,18 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
   async function closeWindow(killedInFlight?: KilledInFlight) {
     const pausedAt = new Date();
     const stillActive = await pause.pause(2 * INTERVAL + 2000);
-    const answers = await everyAnswerStoredOnce({
+    const { answers, ticks, duplicates } = await judgeWindow({
       db,
       simulator: sim.controlUrl,
       meters: idByNumber,
       since,
       killedInFlight,
-    });
-    // Ticks that fell due while polling was paused may be dropped as stale: they do not count.
-    const ticks = await everyTickStoredOnce(db, {
-      meterIds,
-      from: resumedAt,
-      to: new Date(pausedAt.getTime() - INTERVAL),
+      resumedAt,
+      pausedAt,
       intervalMs: INTERVAL,
-      successfulOnly: true,
+      tickMeterIds: meterIds,
+      duplicatesOf: meterIds,
     });
-    const duplicates = await noDuplicateTicks(db, { meterIds, since });
     console.log(
       `window ${since.toISOString()} → ${pausedAt.toISOString()}: answered ${answers.answered}, stored ` +
         `${answers.stored}, lost to a kill ${answers.lostToKill}; (meter, tick) pairs ${ticks.expected}, ` +
