@@ -8,7 +8,7 @@
  * Stack: an in-process simulator (BENCH_SLOW of its meters answer after BENCH_SLOW_MS, so batches always
  * hold reads in flight; BENCH_DEAD are dead), an in-process api owning the schedules, BENCH_WORKERS worker
  * processes. Its own PostgreSQL database and Redis logical db, as a jest run gets; the PostgreSQL and Redis
- * faults need dedicated servers that may be stopped (see loadDedicatedServices) and are skipped without.
+ * faults run on dedicated servers that may be stopped (startDedicatedServices of libs/testing).
  *
  * Faults (BENCH_FAULTS, in order): worker-kill (SIGKILL to a worker holding meter reads, replaced after),
  * worker-term (SIGTERM to one, replaced after), store-failure (a trigger makes one store statement fail),
@@ -23,7 +23,15 @@
  * meter not read again within 2 intervals of the fault being over (after a Redis flush: max(2 intervals,
  * 10 s) for the schedules to come back, plus one interval for the meter's slot to tick).
  */
-import { adminToken, createTestApi, startProcess, type StartedProcess, type TestApi } from '@app/testing';
+import {
+  adminToken,
+  createTestApi,
+  startDedicatedServices,
+  startProcess,
+  type DedicatedServices,
+  type StartedProcess,
+  type TestApi,
+} from '@app/testing';
 import type { Job } from 'bullmq';
 import { Pool } from 'pg';
 import request from 'supertest';
@@ -32,34 +40,26 @@ import globalSetup from '../libs/testing/src/global-setup';
 import globalTeardown from '../libs/testing/src/global-teardown';
 import {
   allAlive,
-  everyAnswerStoredOnce,
-  everyTickStoredOnce,
+  judgeWindow,
   killedWorkerReads,
-  noDuplicateTicks,
   OnceStoreFailure,
   PendingMeterRequests,
   pollingResumed,
   PollingPause,
-  resetSimulatorCounters,
 } from '../test/fault-assertions';
+import { envNumber, insertGatewayMeters, runBench, sleep } from './bench-helpers';
 
-const num = (name: string, fallback: number, min: number, max: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < min || value > max)
-    throw new Error(`${name} must be ${min}..${max}`);
-  return value;
-};
-const METERS = Math.floor(num('BENCH_METERS', 2000, 10, 20_000));
-const INTERVAL_MS = Math.floor(num('BENCH_INTERVAL_MS', 5000, 1000, 60_000));
-const TIMEOUT_MS = Math.floor(num('BENCH_TIMEOUT_MS', 3000, 100, 60_000));
-const WORKERS = Math.floor(num('BENCH_WORKERS', 2, 2, 8));
-const SLOW = num('BENCH_SLOW', 0.1, 0, 1);
-const SLOW_MS = Math.floor(num('BENCH_SLOW_MS', 1000, 0, 60_000));
-const DEAD = num('BENCH_DEAD', 0.05, 0, 0.5);
+const METERS = Math.floor(envNumber('BENCH_METERS', 2000, 10, 20_000));
+const INTERVAL_MS = Math.floor(envNumber('BENCH_INTERVAL_MS', 5000, 1000, 60_000));
+const TIMEOUT_MS = Math.floor(envNumber('BENCH_TIMEOUT_MS', 3000, 100, 60_000));
+const WORKERS = Math.floor(envNumber('BENCH_WORKERS', 2, 2, 8));
+const SLOW = envNumber('BENCH_SLOW', 0.1, 0, 1);
+const SLOW_MS = Math.floor(envNumber('BENCH_SLOW_MS', 1000, 0, 60_000));
+const DEAD = envNumber('BENCH_DEAD', 0.05, 0, 0.5);
 /** Intervals each fault's window lasts after the fault. */
-const SETTLE_INTERVALS = Math.floor(num('BENCH_SETTLE_INTERVALS', 4, 2, 20));
-const GRACE_MS = Math.floor(num('BENCH_SHUTDOWN_GRACE_MS', 15_000, 1000, 120_000));
-const MAX_SECONDS = Math.floor(num('BENCH_MAX_SECONDS', 600, 60, 3600));
+const SETTLE_INTERVALS = Math.floor(envNumber('BENCH_SETTLE_INTERVALS', 4, 2, 20));
+const GRACE_MS = Math.floor(envNumber('BENCH_SHUTDOWN_GRACE_MS', 15_000, 1000, 120_000));
+const MAX_SECONDS = Math.floor(envNumber('BENCH_MAX_SECONDS', 600, 60, 3600));
 const FAULT_NAMES = ['worker-kill', 'worker-term', 'store-failure', 'pg-restart', 'redis-flush'] as const;
 type FaultName = (typeof FAULT_NAMES)[number];
 const FAULTS = (process.env.BENCH_FAULTS ?? FAULT_NAMES.join(','))
@@ -68,30 +68,8 @@ const FAULTS = (process.env.BENCH_FAULTS ?? FAULT_NAMES.join(','))
   .filter(Boolean) as FaultName[];
 for (const f of FAULTS) if (!FAULT_NAMES.includes(f)) throw new Error(`BENCH_FAULTS: unknown fault ${f}`);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const clock = (d: Date | number) => new Date(d).toISOString().slice(11, 23);
 const seconds = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(1)} s`);
-
-/** PostgreSQL and Redis servers of our own, that a fault may stop (the shared ones never are). */
-interface DedicatedServices {
-  /** A migrated database. */
-  databaseUrl: string;
-  redisUrl: string;
-  restartPostgres(mode?: 'fast' | 'smart' | 'immediate'): Promise<void>;
-  restartRedis(options?: { flush?: boolean }): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/**
- * The dedicated-services harness of libs/testing (`startDedicatedServices`, from the resilience work),
- * looked up at run time so that this bench also runs where it is not merged yet: the PostgreSQL and Redis
- * faults are then skipped with a note. Once merged, a plain import can replace this.
- */
-async function loadDedicatedServices(): Promise<DedicatedServices | null> {
-  const testing = (await import('@app/testing')) as Record<string, unknown>;
-  const start = testing.startDedicatedServices as (() => Promise<DedicatedServices>) | undefined;
-  return start ? start() : null;
-}
 
 interface Injected {
   at: Date;
@@ -112,7 +90,8 @@ async function main(): Promise<void> {
   await globalSetup();
   const processes: StartedProcess[] = [];
   let workers: StartedProcess[] = [];
-  let dedicated: DedicatedServices | null = null;
+  /** PostgreSQL and Redis servers of our own, that a fault may stop (the shared ones never are). */
+  let dedicated: DedicatedServices | undefined;
   let api: TestApi | undefined;
   let sim: RunningSimulator | undefined;
   let pool: Pool | undefined;
@@ -128,18 +107,11 @@ async function main(): Promise<void> {
   watchdog.unref();
 
   try {
-    let faults = [...FAULTS];
+    const faults = [...FAULTS];
     if (faults.some((f) => f === 'pg-restart' || f === 'redis-flush')) {
-      dedicated = await loadDedicatedServices();
-      if (dedicated) {
-        process.env.DATABASE_URL = dedicated.databaseUrl;
-        process.env.REDIS_URL = dedicated.redisUrl;
-      } else {
-        console.log(
-          'no dedicated PostgreSQL/Redis harness in libs/testing yet: pg-restart and redis-flush skipped',
-        );
-        faults = faults.filter((f) => f !== 'pg-restart' && f !== 'redis-flush');
-      }
+      dedicated = await startDedicatedServices();
+      process.env.DATABASE_URL = dedicated.databaseUrl;
+      process.env.REDIS_URL = dedicated.redisUrl;
     }
     const env: Record<string, string> = {
       NODE_ENV: 'test',
@@ -162,8 +134,7 @@ async function main(): Promise<void> {
       faults: { slow: SLOW, dead: DEAD },
       slowMs: SLOW_MS,
     });
-    const gateway = new URL(sim.gatewayUrl);
-    pending = new PendingMeterRequests(Number(gateway.port));
+    pending = new PendingMeterRequests(Number(new URL(sim.gatewayUrl).port));
     api = await createTestApi(env);
     const token = await adminToken(api);
     const area = await request(api.server)
@@ -171,12 +142,7 @@ async function main(): Promise<void> {
       .set('Authorization', `Bearer ${token}`)
       .send({ name: 'Chaos bench', code: 'CHAOS' })
       .expect(201);
-    const { rows } = await db.query<{ id: string; meter_number: string }>(
-      `insert into meters (meter_number, meter_type, brand, model, area_id, ip_address, port, status)
-       select n, 'three-phase', 'simulated', 'SIM-1', $2, $3, $4, 'online' from unnest($1::text[]) as n
-       returning id, meter_number`,
-      [sim.meters.map((m) => m.meterNumber), area.body.data.id, gateway.hostname, Number(gateway.port)],
-    );
+    const rows = await insertGatewayMeters(db, sim, area.body.data.id as string);
     const idByNumber = new Map(rows.map((r) => [r.meter_number, r.id]));
     const answering = sim.meters.filter((m) => m.fault !== 'dead').map((m) => idByNumber.get(m.meterNumber)!);
     storeFailure = new OnceStoreFailure(db);
@@ -205,14 +171,7 @@ async function main(): Promise<void> {
 
     const alive = () => Object.fromEntries(workers.map((w) => [`worker pid ${w.child.pid}`, w]));
 
-    const victimWithReads = async (): Promise<StartedProcess> => {
-      const pid = await pending!.waitForProcessWithPending(
-        workers.map((w) => w.child.pid!),
-        1,
-        3 * INTERVAL_MS,
-      );
-      return workers.find((w) => w.child.pid === pid)!;
-    };
+    const victimWithReads = () => pending!.waitForWorkerWithPending(workers, 3 * INTERVAL_MS);
 
     const inject = async (fault: FaultName): Promise<Injected> => {
       switch (fault) {
@@ -291,11 +250,7 @@ async function main(): Promise<void> {
 
     const summary: string[] = [];
     for (const fault of faults) {
-      await pause.pause();
-      await resetSimulatorCounters(sim.controlUrl);
-      const since = new Date();
-      await pause.resume();
-      const resumedAt = new Date();
+      const { since, resumedAt } = await pause.openWindow(sim.controlUrl);
       await sleep(INTERVAL_MS);
 
       const injected = await inject(fault);
@@ -315,22 +270,18 @@ async function main(): Promise<void> {
       const killed = injected.activeAtKill
         ? await killedWorkerReads(pause.pollQueue, injected.activeAtKill)
         : undefined;
-      const answers = await everyAnswerStoredOnce({
+      const { answers, ticks, duplicates } = await judgeWindow({
         db,
         simulator: sim.controlUrl,
         meters: idByNumber,
         since,
         killedInFlight: killed,
         settleMs: 15_000,
-      });
-      const ticks = await everyTickStoredOnce(db, {
-        meterIds: answering,
-        from: resumedAt,
-        to: new Date(pausedAt.getTime() - INTERVAL_MS),
+        resumedAt,
+        pausedAt,
         intervalMs: INTERVAL_MS,
-        successfulOnly: true,
+        tickMeterIds: answering,
       });
-      const duplicates = await noDuplicateTicks(db, { since });
       const dead = allAlive(alive()).problems;
 
       const recoveryMs = resumed.allReadAfterMs === null ? null : resumed.allReadAfterMs - injected.downMs;
@@ -396,10 +347,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -20,23 +20,15 @@ import request from 'supertest';
 import globalSetup from '../libs/testing/src/global-setup';
 import globalTeardown from '../libs/testing/src/global-teardown';
 import { startCommandStack, stackEnv, type CommandStack } from '../test/commands-fixtures';
+import { envNumber, insertGatewayMeters, percentile, runBench, sleep } from './bench-helpers';
 
-const num = (name: string, fallback: number, min: number, max: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < min || value > max)
-    throw new Error(`${name} must be ${min}..${max}`);
-  return value;
-};
-const METERS = Math.floor(num('BENCH_METERS', 1000, 10, 20_000));
-const INTERVAL_MS = Math.floor(num('BENCH_INTERVAL_MS', 5000, 1000, 600_000));
-const SAMPLES = Math.floor(num('BENCH_SAMPLES', 50, 1, 1000));
-const BLACKHOLE = num('BENCH_BLACKHOLE', 0, 0, 0.9);
+const METERS = Math.floor(envNumber('BENCH_METERS', 1000, 10, 20_000));
+const INTERVAL_MS = Math.floor(envNumber('BENCH_INTERVAL_MS', 5000, 1000, 600_000));
+const SAMPLES = Math.floor(envNumber('BENCH_SAMPLES', 50, 1, 1000));
+const BLACKHOLE = envNumber('BENCH_BLACKHOLE', 0, 0, 0.9);
 const TARGET_P95_MS = 500;
 const PAUSE_MS = 300;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const at = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : 'failed');
 
 async function main(): Promise<void> {
@@ -53,13 +45,7 @@ async function main(): Promise<void> {
     );
     const sim = stack.sim;
     // The fleet goes in with one statement (registration is not what this measures).
-    const gateway = new URL(sim.gatewayUrl);
-    const { rows } = await db.query<{ id: string; meter_number: string }>(
-      `insert into meters (meter_number, meter_type, brand, model, area_id, ip_address, port, status)
-       select n, 'three-phase', 'simulated', 'SIM-1', $2, $3, $4, 'online' from unnest($1::text[]) as n
-       returning id, meter_number`,
-      [sim.meters.map((m) => m.meterNumber), stack.areaId, gateway.hostname, Number(gateway.port)],
-    );
+    const rows = await insertGatewayMeters(db, sim, stack.areaId);
     const answering = new Set(sim.meters.filter((m) => m.fault === 'ok').map((m) => m.meterNumber));
     const targets = rows.filter((r) => answering.has(r.meter_number)).map((r) => r.id);
     const answered = () => sim.control.counters().totals.answered;
@@ -90,9 +76,9 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - windowStart) / 1000;
     const polledPerSecond = (answered() - polledBefore - (SAMPLES - failures.length)) / seconds;
     const sorted = [...latencies].sort((a, b) => a - b);
-    const p95 = at(sorted, 0.95);
+    const p95 = percentile(sorted, 0.95);
     console.log(
-      `on-demand read-obis under polling load: n=${SAMPLES} p50 ${ms(at(sorted, 0.5))} p95 ${ms(p95)} ` +
+      `on-demand read-obis under polling load: n=${SAMPLES} p50 ${ms(percentile(sorted, 0.5))} p95 ${ms(p95)} ` +
         `max ${ms(sorted[sorted.length - 1])}` +
         (failures.length ? `; ${failures.length} failed: ${failures.join(', ')}` : ''),
     );
@@ -112,10 +98,4 @@ async function main(): Promise<void> {
   process.exitCode = missed ? 2 : 0;
 }
 
-main().then(
-  () => process.exit(),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -48,21 +48,16 @@ import { Client } from 'pg';
 import request from 'supertest';
 import globalSetup from '../libs/testing/src/global-setup';
 import globalTeardown from '../libs/testing/src/global-teardown';
+import { envNumber, percentile, runBench, sleep } from './bench-helpers';
 
-const num = (name: string, fallback: number, min: number, max: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < min || value > max)
-    throw new Error(`${name} must be ${min}..${max}`);
-  return value;
-};
-const METERS = Math.floor(num('BENCH_METERS', 100_000, 10, 200_000));
-const INTERVAL_MS = Math.floor(num('BENCH_INTERVAL_MS', 60_000, 1000, 600_000));
-const DEAD = num('BENCH_DEAD', 0.2, 0, 1);
-const BLACKHOLE = num('BENCH_BLACKHOLE', 0, 0, 1);
-const WORKERS = Math.floor(num('BENCH_WORKERS', 1, 1, 8));
-const INTERVALS = Math.floor(num('BENCH_INTERVALS', 3, 1, 10));
-const WARMUP_INTERVALS = Math.floor(num('BENCH_WARMUP_INTERVALS', 1, 0, 9));
-const ON_DEMAND_READS = Math.floor(num('BENCH_ON_DEMAND_READS', 20, 0, 1000));
+const METERS = Math.floor(envNumber('BENCH_METERS', 100_000, 10, 200_000));
+const INTERVAL_MS = Math.floor(envNumber('BENCH_INTERVAL_MS', 60_000, 1000, 600_000));
+const DEAD = envNumber('BENCH_DEAD', 0.2, 0, 1);
+const BLACKHOLE = envNumber('BENCH_BLACKHOLE', 0, 0, 1);
+const WORKERS = Math.floor(envNumber('BENCH_WORKERS', 1, 1, 8));
+const INTERVALS = Math.floor(envNumber('BENCH_INTERVALS', 3, 1, 10));
+const WARMUP_INTERVALS = Math.floor(envNumber('BENCH_WARMUP_INTERVALS', 1, 0, 9));
+const ON_DEMAND_READS = Math.floor(envNumber('BENCH_ON_DEMAND_READS', 20, 0, 1000));
 if (DEAD + BLACKHOLE > 1) throw new Error('BENCH_DEAD + BENCH_BLACKHOLE must be at most 1');
 
 /** Targets of issue 4 (kept) and issue 8, guarantee 9. */
@@ -74,8 +69,6 @@ const TARGET_WORKER_CORES = 0.6;
  * stale after half an interval, then a read takes up to METER_TIMEOUT_MS (10 s by default) plus its store.
  */
 const SETTLE_MS = INTERVAL_MS / 2 + 15_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (user + system) a process has used so far, from /proc; NaN once it has exited. */
 function cpuSeconds(pid: number): number {
@@ -91,10 +84,6 @@ function cpuSeconds(pid: number): number {
 function cpuSnapshot(processes: StartedProcess[]): number[] {
   const own = process.cpuUsage();
   return [...processes.map((p) => cpuSeconds(p.child.pid!)), (own.user + own.system) / 1e6];
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
 }
 
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : Number.isNaN(x) ? 'n/a' : 'failed');
@@ -399,10 +388,4 @@ async function main(): Promise<void> {
   process.exitCode = missed ? 2 : 0;
 }
 
-main().then(
-  () => process.exit(),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

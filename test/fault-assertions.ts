@@ -5,12 +5,13 @@
  * list of sentences, one per meter or tick that went wrong; the bench prints the same reports.
  *
  *   const pause = PollingPause.connect(env);     // BullMQ pause of the poll and command queues
- *   await pause.pause(); await resetSimulatorCounters(sim.controlUrl); const since = new Date();
- *   await pause.resume();                          // … inject the fault, let polling run …
+ *   const { since, resumedAt } = await pause.openWindow(sim.controlUrl);  // counters reset, nothing in flight
+ *   // … inject the fault, let polling run …
  *   await pause.pause();                           // nothing in flight: judge the window
  *   const answers = await everyAnswerStoredOnce({ db, simulator: sim.controlUrl, meters, since });
  *   const ticks = await everyTickStoredOnce(db, { meterIds, from, to, intervalMs });
  *   const duplicates = await noDuplicateTicks(db, { meterIds, since });
+ *   // or the three at once: judgeWindow({ db, simulator, meters, since, resumedAt, pausedAt, … })
  *   const resumed = await pollingResumed(db, { meterIds, after: faultOverAt, intervalMs, intervals: 2 });
  *   expect(allAlive({ api, worker1, worker2 }).problems).toEqual([]);
  *
@@ -420,6 +421,48 @@ export function crashLines(output: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// A counting window judged at once: (a), (b) and (b')
+
+export interface WindowOptions extends AnswersOptions {
+  /** When polling resumed after the window opened (PollingPause.openWindow). */
+  resumedAt: Date;
+  /** When polling was paused to close it. */
+  pausedAt: Date;
+  intervalMs: number;
+  /** The meters whose every tick of the window must have one successful record (meters that answer). */
+  tickMeterIds: readonly string[];
+  /** Duplicate ticks among these meters only (default: every meter's). */
+  duplicatesOf?: readonly string[];
+}
+
+export interface WindowReport {
+  answers: AnswersReport;
+  ticks: TicksReport;
+  duplicates: DuplicateTicksReport;
+}
+
+/**
+ * A closed window (polling paused, nothing in flight): every answer stored once, every tick of the window
+ * stored once, no tick twice.
+ */
+export async function judgeWindow(options: WindowOptions): Promise<WindowReport> {
+  const answers = await everyAnswerStoredOnce(options);
+  // Ticks that fell due while polling was paused may be dropped as stale: they do not count.
+  const ticks = await everyTickStoredOnce(options.db, {
+    meterIds: options.tickMeterIds,
+    from: options.resumedAt,
+    to: new Date(options.pausedAt.getTime() - options.intervalMs),
+    intervalMs: options.intervalMs,
+    successfulOnly: true,
+  });
+  const duplicates = await noDuplicateTicks(options.db, {
+    meterIds: options.duplicatesOf,
+    since: options.since,
+  });
+  return { answers, ticks, duplicates };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Quiescing polling, to open and close a counting window with nothing in flight
 
 /**
@@ -456,6 +499,19 @@ export class PollingPause {
 
   async resume(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.resume()));
+  }
+
+  /**
+   * Opens a counting window: pauses until nothing is in flight, resets the simulator's counters, resumes.
+   * `since` is when the counters were reset; `resumedAt` when polling resumed (ticks that fell due
+   * earlier waited in the paused queue).
+   */
+  async openWindow(simulator: string | { resetCounters(): void }): Promise<{ since: Date; resumedAt: Date }> {
+    await this.pause();
+    await resetSimulatorCounters(simulator);
+    const since = new Date();
+    await this.resume();
+    return { since, resumedAt: new Date() };
   }
 
   /** The poll queue, for inspecting active batches. */
@@ -573,6 +629,19 @@ export class PendingMeterRequests {
       if (pid !== undefined) counts.set(pid, (counts.get(pid) ?? 0) + 1);
     }
     return counts;
+  }
+
+  /** The first of `workers` seen holding a meter read in flight (waitForProcessWithPending). */
+  async waitForWorkerWithPending<P extends StartedProcess>(
+    workers: readonly P[],
+    timeoutMs: number,
+  ): Promise<P> {
+    const pid = await this.waitForProcessWithPending(
+      workers.map((w) => w.child.pid!),
+      1,
+      timeoutMs,
+    );
+    return workers.find((w) => w.child.pid === pid)!;
   }
 
   /**

@@ -100,6 +100,27 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
     expect(ms).toBeLessThan(1000);
   };
 
+  /** Readiness answers 503 naming the dependency that is away, within 1.5 s. */
+  const expectNotReady = async (message: string) => {
+    const ready = await timed(() => request(baseUrl).get('/api/health/ready'));
+    expect(ready.res.status).toBe(503);
+    expect(ready.res.body.message).toBe(message);
+    expect(ready.ms).toBeLessThan(1500);
+  };
+
+  /** Waits out the rest of an outage that started at `downAt`: every process must still be up. */
+  const sitOutOutage = async (downAt: number) => {
+    await sleep(OUTAGE_MS - (Date.now() - downAt));
+    expectAllAlive();
+  };
+
+  /** After a fault is over (at `back`): every meter read again within `withinMs`, every process up, no tick twice. */
+  const expectRecovered = async (back: Date, withinMs = RESUME_WITHIN) => {
+    await everyMeterReadAfter(back, withinMs);
+    expectAllAlive();
+    await expectNoDuplicateTicks();
+  };
+
   const expectReady = () =>
     waitFor(
       'api readiness 200',
@@ -184,9 +205,7 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
 
     await expectReady();
     expect((await listMeters()).status).toBe(200);
-    await everyMeterReadAfter(back, RESUME_WITHIN);
-    expectAllAlive();
-    await expectNoDuplicateTicks();
+    await expectRecovered(back);
   });
 
   it('PostgreSQL down for 20 s: fast 503 "database unavailable", readiness says so, then everything resumes', async () => {
@@ -194,39 +213,28 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
     const downAt = Date.now();
 
     await expectUnavailable(listMeters, 'database unavailable');
-    const ready = await timed(() => request(baseUrl).get('/api/health/ready'));
-    expect(ready.res.status).toBe(503);
-    expect(ready.res.body.message).toBe('database unavailable');
-    expect(ready.ms).toBeLessThan(1500);
+    await expectNotReady('database unavailable');
     expect((await request(baseUrl).get('/api/health/live')).status).toBe(200);
 
-    await sleep(OUTAGE_MS - (Date.now() - downAt));
-    expectAllAlive();
+    await sitOutOutage(downAt);
     await services.startPostgres();
     const back = new Date();
 
     await expectReady();
     expect((await listMeters()).status).toBe(200);
-    await everyMeterReadAfter(back, RESUME_WITHIN);
-    expectAllAlive();
-    await expectNoDuplicateTicks();
+    await expectRecovered(back);
   });
 
   it('PostgreSQL hanging (frozen, connections open): readiness still answers 503 within about a second', async () => {
     services.pausePostgres();
     try {
-      const ready = await timed(() => request(baseUrl).get('/api/health/ready'));
-      expect(ready.res.status).toBe(503);
-      expect(ready.res.body.message).toBe('database unavailable');
-      expect(ready.ms).toBeLessThan(1500);
+      await expectNotReady('database unavailable');
     } finally {
       services.resumePostgres();
     }
     const back = new Date();
     await expectReady();
-    await everyMeterReadAfter(back, RESUME_WITHIN);
-    expectAllAlive();
-    await expectNoDuplicateTicks();
+    await expectRecovered(back);
   });
 
   it('Redis restarted with its data flushed: every process stays up and schedules come back', async () => {
@@ -235,9 +243,7 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
 
     await expectReady();
     // Fails while the api restores schedules only with its 30 s reconciliation (schedule engineer's part).
-    await everyMeterReadAfter(back, SCHEDULES_BACK_WITHIN);
-    expectAllAlive();
-    await expectNoDuplicateTicks();
+    await expectRecovered(back, SCHEDULES_BACK_WITHIN);
   });
 
   it('Redis down for 20 s: fast 503 "redis unavailable" for what needs it, readiness says so, then everything resumes', async () => {
@@ -249,23 +255,17 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
     await expectUnavailable(login, 'redis unavailable');
     await expectUnavailable(readObis, 'redis unavailable');
     await expectUnavailable(pollingStatus, 'redis unavailable');
-    const ready = await timed(() => request(baseUrl).get('/api/health/ready'));
-    expect(ready.res.status).toBe(503);
-    expect(ready.res.body.message).toBe('redis unavailable');
-    expect(ready.ms).toBeLessThan(1500);
+    await expectNotReady('redis unavailable');
     // What needs only PostgreSQL still works.
     expect((await listMeters()).status).toBe(200);
 
-    await sleep(OUTAGE_MS - (Date.now() - downAt));
-    expectAllAlive();
+    await sitOutOutage(downAt);
     await services.startRedis();
     const back = new Date();
 
     await expectReady();
     expect((await login()).status).toBe(200);
-    await everyMeterReadAfter(back, RESUME_WITHIN);
-    expectAllAlive();
-    await expectNoDuplicateTicks();
+    await expectRecovered(back);
   });
 
   it('SIGTERM mid-polling stops every process cleanly, and every answer the simulator counted is stored exactly once', async () => {

@@ -14,32 +14,29 @@
  * exactly one scheduled record, and no tick has two.
  */
 import type { PollBatchPayload } from '@app/contracts';
-import { adminToken, createTestApi, StartedProcess, TestApi } from '@app/testing';
+import { StartedProcess, TestApi } from '@app/testing';
 import type { Job } from 'bullmq';
 import { Client } from 'pg';
-import { RunningSimulator, startSimulator } from '../apps/simulator/src';
+import { RunningSimulator } from '../apps/simulator/src';
 import {
   allAlive,
   crashLines,
-  everyAnswerStoredOnce,
-  everyTickStoredOnce,
+  judgeWindow,
   KilledInFlight,
   killedWorkerReads,
-  noDuplicateTicks,
   OnceStoreFailure,
   PendingMeterRequests,
   pollingResumed,
   PollingPause,
-  resetSimulatorCounters,
 } from './fault-assertions';
 import {
-  configureOnline,
-  connectDb,
+  configureOnlineAtGateway,
   pollingEnv,
-  registerMeters,
   retireMeters,
   sleep,
+  startPollingStack,
   startWorker,
+  startWorkers,
   waitFor,
 } from './polling-helpers';
 
@@ -77,11 +74,14 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
 
   /** Quiesces polling, resets the simulator's counters and resumes: a clean start for counting. */
   async function openWindow(): Promise<void> {
-    await pause.pause();
-    await resetSimulatorCounters(sim.controlUrl);
-    since = new Date();
-    await pause.resume();
-    resumedAt = new Date();
+    ({ since, resumedAt } = await pause.openWindow(sim.controlUrl));
+  }
+
+  /** Opens a window, lets polling run one interval, and picks a worker holding meter reads in flight. */
+  async function openWindowWithVictim(): Promise<StartedProcess> {
+    await openWindow();
+    await sleep(INTERVAL);
+    return pending.waitForWorkerWithPending(workers, 3 * INTERVAL);
   }
 
   /**
@@ -91,22 +91,18 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
   async function closeWindow(killedInFlight?: KilledInFlight) {
     const pausedAt = new Date();
     const stillActive = await pause.pause(2 * INTERVAL + 2000);
-    const answers = await everyAnswerStoredOnce({
+    const { answers, ticks, duplicates } = await judgeWindow({
       db,
       simulator: sim.controlUrl,
       meters: idByNumber,
       since,
       killedInFlight,
-    });
-    // Ticks that fell due while polling was paused may be dropped as stale: they do not count.
-    const ticks = await everyTickStoredOnce(db, {
-      meterIds,
-      from: resumedAt,
-      to: new Date(pausedAt.getTime() - INTERVAL),
+      resumedAt,
+      pausedAt,
       intervalMs: INTERVAL,
-      successfulOnly: true,
+      tickMeterIds: meterIds,
+      duplicatesOf: meterIds,
     });
-    const duplicates = await noDuplicateTicks(db, { meterIds, since });
     console.log(
       `window ${since.toISOString()} → ${pausedAt.toISOString()}: answered ${answers.answered}, stored ` +
         `${answers.stored}, lost to a kill ${answers.lostToKill}; (meter, tick) pairs ${ticks.expected}, ` +
@@ -123,27 +119,19 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
   const clean = { answers: [], ticks: [], duplicates: [], alive: [] };
 
   beforeAll(async () => {
-    db = await connectDb();
-    sim = await startSimulator({
-      meters: METERS,
-      format: 'mixed',
-      seed: 8,
-      prefix: 'FW',
-      faults: { slow: 1 / 3 },
-      slowMs: SLOW_MS,
-    });
-    api = await createTestApi(env);
-    const token = await adminToken(api);
-    idByNumber = await registerMeters(api, token, 'FAULT-W', sim.meters);
-    meterIds = [...idByNumber.values()];
+    let token: string;
+    ({ db, sim, api, token, idByNumber, meterIds } = await startPollingStack(
+      env,
+      { meters: METERS, format: 'mixed', seed: 8, prefix: 'FW', faults: { slow: 1 / 3 }, slowMs: SLOW_MS },
+      'FAULT-W',
+    ));
     storeFailure = new OnceStoreFailure(db);
     await storeFailure.install();
     pause = PollingPause.connect({ REDIS_URL: process.env.REDIS_URL, QUEUE_PREFIX: env.QUEUE_PREFIX });
-    const gateway = new URL(sim.gatewayUrl);
-    pending = new PendingMeterRequests(Number(gateway.port));
-    workers = await Promise.all([startWorker(env), startWorker(env)]);
+    pending = new PendingMeterRequests(Number(new URL(sim.gatewayUrl).port));
+    workers = await startWorkers(env, 2);
     const configuredAt = new Date();
-    await configureOnline(api, token, meterIds, gateway.hostname, Number(gateway.port));
+    await configureOnlineAtGateway(api, token, meterIds, sim);
     const started = await pollingResumed(db, {
       meterIds,
       after: configuredAt,
@@ -206,11 +194,8 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
   });
 
   it('a worker stopped with SIGTERM mid-batch stores its in-flight reads and exits 0 within SHUTDOWN_GRACE_MS, cleanly', async () => {
-    await openWindow();
-    await sleep(INTERVAL);
-    const pids = workers.map((w) => w.child.pid!);
-    const victimPid = await pending.waitForProcessWithPending(pids, 1, 3 * INTERVAL);
-    const victim = workers.find((w) => w.child.pid === victimPid)!;
+    const victim = await openWindowWithVictim();
+    const victimPid = victim.child.pid!;
     const inFlight = pending.byProcess([victimPid]).get(victimPid);
     const stoppedAt = Date.now();
     const code = await victim.stop('SIGTERM', GRACE_MS + 10_000);
@@ -237,11 +222,8 @@ describe('worker failures lose no read (two workers, 30 meters, 3 s)', () => {
   });
 
   it('a worker SIGKILLed mid-batch: the other worker reads its meters within the same interval, polling goes on', async () => {
-    await openWindow();
-    await sleep(INTERVAL);
-    const pids = workers.map((w) => w.child.pid!);
-    const victimPid = await pending.waitForProcessWithPending(pids, 1, 3 * INTERVAL);
-    const victim = workers.find((w) => w.child.pid === victimPid)!;
+    const victim = await openWindowWithVictim();
+    const victimPid = victim.child.pid!;
     victim.child.kill('SIGKILL');
     const killedAt = new Date();
     // The dead worker's batches stay active until they are found stalled; the survivor's may be there too.

@@ -2,10 +2,15 @@
  * Shared set-up of the polling end-to-end suites: env for api and workers with a short interval, meters
  * registered through the real api, worker processes, and polling loops over PostgreSQL.
  */
-import { startProcess, StartedProcess, type TestApi } from '@app/testing';
+import { adminToken, createTestApi, startProcess, StartedProcess, type TestApi } from '@app/testing';
 import { Client } from 'pg';
 import request from 'supertest';
-import type { ManifestEntry } from '../apps/simulator/src';
+import {
+  startSimulator,
+  type ManifestEntry,
+  type RunningSimulator,
+  type SimulatorOptions,
+} from '../apps/simulator/src';
 
 export const LOOPBACK_NETWORKS = '127.0.0.0/8';
 
@@ -31,6 +36,11 @@ export async function startWorker(env: Record<string, string>): Promise<StartedP
     readyPattern: /worker ready/,
     readyTimeoutMs: 90_000,
   });
+}
+
+/** `count` worker processes, started together. */
+export function startWorkers(env: Record<string, string>, count: number): Promise<StartedProcess[]> {
+  return Promise.all(Array.from({ length: count }, () => startWorker(env)));
 }
 
 export async function connectDb(): Promise<Client> {
@@ -94,6 +104,63 @@ export async function registerMeters(
     ids.set(e.meterNumber, res.body.data.id as string);
   }
   return ids;
+}
+
+/** The simulator's meters registered by an admin (registerMeters): the token, and their ids by number. */
+export async function registerSimulatorMeters(
+  api: TestApi,
+  areaCode: string,
+  sim: Pick<RunningSimulator, 'meters'>,
+): Promise<{ token: string; idByNumber: Map<string, string>; meterIds: string[] }> {
+  const token = await adminToken(api);
+  const idByNumber = await registerMeters(api, token, areaCode, sim.meters);
+  return { token, idByNumber, meterIds: [...idByNumber.values()] };
+}
+
+/** What a polling suite's beforeAll starts: its database connection, simulator, api and registered meters. */
+export interface PollingStack {
+  db: Client;
+  sim: RunningSimulator;
+  api: TestApi;
+  /** An admin's token. */
+  token: string;
+  idByNumber: Map<string, string>;
+  meterIds: string[];
+}
+
+/**
+ * Connects to the database, starts a simulator and an in-process api with `env`, and registers the
+ * simulator's meters in area `areaCode` (status `active`: no worker polls them yet).
+ */
+export async function startPollingStack(
+  env: Record<string, string>,
+  simOptions: SimulatorOptions,
+  areaCode: string,
+): Promise<PollingStack> {
+  const db = await connectDb();
+  let sim: RunningSimulator | undefined;
+  let api: TestApi | undefined;
+  try {
+    sim = await startSimulator(simOptions);
+    api = await createTestApi(env);
+    return { db, sim, api, ...(await registerSimulatorMeters(api, areaCode, sim)) };
+  } catch (err) {
+    await api?.close().catch(() => undefined);
+    await sim?.stop().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** configureOnline for meters that answer behind the simulator's gateway. */
+export async function configureOnlineAtGateway(
+  api: TestApi,
+  token: string,
+  meterIds: string[],
+  sim: Pick<RunningSimulator, 'gatewayUrl'>,
+): Promise<void> {
+  const gateway = new URL(sim.gatewayUrl);
+  await configureOnline(api, token, meterIds, gateway.hostname, Number(gateway.port));
 }
 
 /** POST /api/meters/batch/configure-online for these meters (status online at ipAddress:port). */

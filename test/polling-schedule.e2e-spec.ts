@@ -16,10 +16,10 @@ import { PollScheduleService, SCHEDULE_CHECK_EVERY_MS } from '../apps/api/src/po
 import type { PollingStatus } from '../apps/api/src/polling/polling-status.service';
 import { RunningSimulator, startSimulator } from '../apps/simulator/src';
 import {
-  configureOnline,
+  configureOnlineAtGateway,
   connectDb,
   pollingEnv,
-  registerMeters,
+  registerSimulatorMeters,
   retireMeters,
   sleep,
   startWorker,
@@ -193,11 +193,9 @@ describe('fleet-wide polling interval and schedule recovery', () => {
     const env = pollingEnv(PREFIX, { METER_POLLING_INTERVAL: String(CHANGED), METER_TIMEOUT_MS: '1000' });
     sim = await startSimulator({ meters: METERS, format: 'mixed', seed: 81, prefix: 'SCH' });
     worker = await startWorker(env);
-    const token = await adminToken(apiA);
-    const idByNumber = await registerMeters(apiA, token, 'SCHED', sim.meters);
-    meterIds = [...idByNumber.values()];
-    const gateway = new URL(sim.gatewayUrl);
-    await configureOnline(apiA, token, meterIds, gateway.hostname, Number(gateway.port));
+    const registered = await registerSimulatorMeters(apiA, 'SCHED', sim);
+    meterIds = registered.meterIds;
+    await configureOnlineAtGateway(apiA, registered.token, meterIds, sim);
 
     const readSince = async (since: Date) => {
       const { rows } = await db.query<{ meter_id: string; first: Date }>(

@@ -14,21 +14,20 @@ import {
   slotOffsetMs,
 } from '@app/contracts';
 import { decodeReadValues, type ReadLayout, type StoredQualities, type StoredRawValue } from '@app/database';
-import { adminToken, createTestApi, loginAs, StartedProcess, TestApi } from '@app/testing';
+import { loginAs, StartedProcess, TestApi } from '@app/testing';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { PollScheduleService } from '../apps/api/src/polling/poll-schedule.service';
 import request from 'supertest';
-import { RunningSimulator, startSimulator } from '../apps/simulator/src';
+import { RunningSimulator } from '../apps/simulator/src';
 import {
-  configureOnline,
-  connectDb,
+  configureOnlineAtGateway,
   pollingEnv,
-  registerMeters,
   retireMeters,
   sleep,
-  startWorker,
+  startPollingStack,
+  startWorkers,
   waitFor,
 } from './polling-helpers';
 
@@ -84,12 +83,11 @@ describe('scheduled polling (two workers, 20 meters)', () => {
   }
 
   beforeAll(async () => {
-    db = await connectDb();
-    sim = await startSimulator({ meters: METERS, format: 'mixed', seed: 4, prefix: 'PA' });
-    api = await createTestApi(env);
-    token = await adminToken(api);
-    idByNumber = await registerMeters(api, token, 'POLL-A', sim.meters);
-    meterIds = [...idByNumber.values()];
+    ({ db, sim, api, token, idByNumber, meterIds } = await startPollingStack(
+      env,
+      { meters: METERS, format: 'mixed', seed: 4, prefix: 'PA' },
+      'POLL-A',
+    ));
   });
 
   afterAll(async () => {
@@ -111,10 +109,9 @@ describe('scheduled polling (two workers, 20 meters)', () => {
   });
 
   it('test 1: every meter configured through the batch endpoint has a stored read within two intervals, matching the simulator', async () => {
-    workers = await Promise.all([startWorker(env), startWorker(env)]);
-    const gateway = new URL(sim.gatewayUrl);
+    workers = await startWorkers(env, 2);
     const configuredAt = Date.now();
-    await configureOnline(api, token, meterIds, gateway.hostname, Number(gateway.port));
+    await configureOnlineAtGateway(api, token, meterIds, sim);
 
     const firstReads = await waitFor(
       'a successful scheduled read of every meter',

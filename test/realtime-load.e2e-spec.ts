@@ -9,9 +9,8 @@ import type { Socket } from 'socket.io-client';
 import { connectClient, EventRecorder, joinRoom, sleep } from './realtime-helpers';
 import {
   realtimeStats,
-  registerSimulatedMeters,
-  retireMeters,
-  startRealtimeStack,
+  startRealtimeStackWithMeters,
+  stopRealtimeStack,
   type RealtimeStack,
 } from './realtime-stack';
 
@@ -31,21 +30,19 @@ describe('live updates under load (1,000 meters, 50 clients, 20 rooms, 2 api ins
 
   beforeAll(async () => {
     stackStartedAt = new Date();
-    stack = await startRealtimeStack({
+    ({ stack, meterIds } = await startRealtimeStackWithMeters({
       sim: { meters: METERS, format: 'mixed', seed: 61, prefix: `RTL${Date.now().toString(36).slice(-4)}` },
       intervalMs: INTERVAL,
       queuePrefix: 'hes-rt-load',
       env: { METER_TIMEOUT_MS: '3000' },
       // The counts below cover the whole database: only this stack's meters may be polled.
       retireEarlierMeters: true,
-    });
-    meterIds = await registerSimulatedMeters(stack);
+    }));
   }, 240_000);
 
   afterAll(async () => {
     for (const s of sockets) s.close();
-    if (stack && meterIds.length) await retireMeters(stack.db, meterIds);
-    await stack?.stop();
+    await stopRealtimeStack(stack, meterIds);
   });
 
   it('test 6: no event lost or duplicated, per client and per api instance', async () => {

@@ -11,9 +11,8 @@ import request from 'supertest';
 import { connectClient, EventRecorder, joinRoom, sleep } from './realtime-helpers';
 import {
   realtimeStats,
-  registerSimulatedMeters,
-  retireMeters,
-  startRealtimeStack,
+  startRealtimeStackWithMeters,
+  stopRealtimeStack,
   type RealtimeStack,
 } from './realtime-stack';
 
@@ -70,15 +69,12 @@ describe('live updates from the polling worker (two api instances)', () => {
       .rows[0].status;
 
   beforeAll(async () => {
-    stack = await startRealtimeStack({
+    ({ stack, meterIds, numberOf } = await startRealtimeStackWithMeters({
       // Each meter on its own loopback address, so a `dead` meter really refuses connections.
       sim: { meters: 6, addresses: '127.41.0.0/24', format: 'mixed', seed: 51, prefix: 'RTP' },
       intervalMs: INTERVAL,
       queuePrefix: 'hes-rt-poll',
-    });
-    meterIds = await registerSimulatedMeters(stack);
-    const numbers = new Map([...stack.idOf].map(([n, id]) => [id, n]));
-    numberOf = (id) => numbers.get(id)!;
+    }));
   }, 240_000);
 
   afterEach(() => {
@@ -86,8 +82,7 @@ describe('live updates from the polling worker (two api instances)', () => {
   });
 
   afterAll(async () => {
-    if (stack && meterIds) await retireMeters(stack.db, meterIds);
-    await stack?.stop();
+    await stopRealtimeStack(stack, meterIds);
   });
 
   it('test 2: a client in a meter room gets meter-reading-update within one interval, equal to the stored read', async () => {

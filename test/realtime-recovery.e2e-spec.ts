@@ -8,7 +8,7 @@
  * by default) so that a reconnection after it can be tested too.
  */
 import { MeterReadingUpdateEvent, MeterStatusChangeEvent, ROOMS } from '@app/contracts';
-import { createUser, startProcess } from '@app/testing';
+import { createUser, freeLoopbackPort, startProcess } from '@app/testing';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import { RealtimeGateway } from '../apps/api/src/realtime/realtime.gateway';
@@ -23,11 +23,9 @@ import {
   type Received,
 } from './realtime-helpers';
 import {
-  freePort,
   realtimeStats,
-  registerSimulatedMeters,
-  retireMeters,
-  startRealtimeStack,
+  startRealtimeStackWithMeters,
+  stopRealtimeStack,
   type RealtimeStack,
 } from './realtime-stack';
 
@@ -78,16 +76,13 @@ describe('live clients lose nothing on short disconnects (connection state recov
   }
 
   beforeAll(async () => {
-    stack = await startRealtimeStack({
+    ({ stack, meterIds, numberOf } = await startRealtimeStackWithMeters({
       // Each meter on its own loopback address, so a `dead` meter really refuses connections.
       sim: { meters: 4, addresses: '127.43.0.0/24', format: 'mixed', seed: 81, prefix: 'RTR' },
       intervalMs: INTERVAL,
       queuePrefix: 'hes-rt-recovery',
       env: { REALTIME_RECOVERY_WINDOW_MS: String(RECOVERY_WINDOW_MS) },
-    });
-    meterIds = await registerSimulatedMeters(stack);
-    const numbers = new Map([...stack.idOf].map(([n, id]) => [id, n]));
-    numberOf = (id) => numbers.get(id)!;
+    }));
   }, 240_000);
 
   afterEach(async () => {
@@ -96,8 +91,7 @@ describe('live clients lose nothing on short disconnects (connection state recov
   });
 
   afterAll(async () => {
-    if (stack && meterIds) await retireMeters(stack.db, meterIds);
-    await stack?.stop();
+    await stopRealtimeStack(stack, meterIds);
   });
 
   it('a client cut off for ~6 s that reconnects to the other instance gets every event it missed, in order, once', async () => {
@@ -149,7 +143,7 @@ describe('live clients lose nothing on short disconnects (connection state recov
   });
 
   it('an api instance stopped gracefully (rolling restart) hands its clients over to another, with what they missed', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const apiC = await startProcess('api', {
       env: { ...stack.env, PORT: String(port), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
       readyPattern: /api listening on port/,

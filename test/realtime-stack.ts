@@ -14,9 +14,15 @@ import {
   realtimeRedisNames,
 } from '@app/contracts';
 import { MeterEventsPublisher } from '@app/realtime-publisher';
-import { adminToken, createTestApi, startProcess, type StartedProcess, type TestApi } from '@app/testing';
+import {
+  adminToken,
+  createTestApi,
+  freeLoopbackPort,
+  startProcess,
+  type StartedProcess,
+  type TestApi,
+} from '@app/testing';
 import Redis from 'ioredis';
-import { createServer } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
 import type { RealtimeStats } from '../apps/api/src/realtime/realtime.controller';
@@ -50,17 +56,6 @@ export interface RealtimeStackOptions {
   retireEarlierMeters?: boolean;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startRealtimeStack(options: RealtimeStackOptions): Promise<RealtimeStack> {
   const env: Record<string, string> = {
     QUEUE_PREFIX: options.queuePrefix,
@@ -90,7 +85,7 @@ export async function startRealtimeStack(options: RealtimeStackOptions): Promise
     // A first: it fills in the test env defaults (JWT_SECRET, ADMIN_PASSWORD…) that B inherits.
     parts.apiA = await createTestApi(env);
     parts.admin = await adminToken(parts.apiA);
-    const portB = await freePort();
+    const portB = await freeLoopbackPort();
     parts.apiB = {
       process: await startProcess('api', {
         env: { ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
@@ -142,6 +137,39 @@ export async function registerSimulatedMeters(stack: RealtimeStack): Promise<str
   );
   for (const r of rows) stack.idOf.set(r.meter_number, r.id);
   return rows.map((r) => r.id);
+}
+
+/** A started stack with its simulated meters registered (startRealtimeStackWithMeters). */
+export interface RealtimeStackWithMeters {
+  stack: RealtimeStack;
+  /** The registered meters' ids, in the simulator's order. */
+  meterIds: string[];
+  /** The meter number of a registered meter's id. */
+  numberOf(id: string): string;
+}
+
+/** startRealtimeStack, then registerSimulatedMeters: what the realtime suites set up in beforeAll. */
+export async function startRealtimeStackWithMeters(
+  options: RealtimeStackOptions,
+): Promise<RealtimeStackWithMeters> {
+  const stack = await startRealtimeStack(options);
+  try {
+    const meterIds = await registerSimulatedMeters(stack);
+    const numbers = new Map([...stack.idOf].map(([n, id]) => [id, n]));
+    return { stack, meterIds, numberOf: (id) => numbers.get(id)! };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+/** For afterAll: retires the stack's meters (when any were registered) and stops the stack. */
+export async function stopRealtimeStack(
+  stack: RealtimeStack | undefined,
+  meterIds?: string[],
+): Promise<void> {
+  if (stack && meterIds?.length) await retireMeters(stack.db, meterIds);
+  await stack?.stop();
 }
 
 /**

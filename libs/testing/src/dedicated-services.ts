@@ -9,6 +9,12 @@
  *   await services.restartPostgres('fast');               // like `pg_ctl restart -m fast`
  *   await services.stopRedis(); …; await services.startRedis();
  *   await services.stop();                                 // in afterAll
+ *
+ * A Redis alone, for a suite that needs no PostgreSQL of its own:
+ *
+ *   const redis = await startDedicatedRedis();             // empty, at redis.url
+ *   await redis.stop({ flush: true }); …; await redis.start();
+ *   await redis.close();                                   // in afterAll
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -48,6 +54,21 @@ export interface DedicatedServices {
   logs(): string;
   /** Stops both and removes their data. */
   stop(): Promise<void>;
+}
+
+/** A dedicated Redis alone (see startDedicatedRedis). */
+export interface DedicatedRedisServer {
+  /** `redis://127.0.0.1:<port>`. */
+  url: string;
+  port: number;
+  /** Stops it; without `flush` its data is dumped first and comes back with start. */
+  stop(options?: { flush?: boolean }): Promise<void>;
+  start(): Promise<void>;
+  restart(options?: { flush?: boolean }): Promise<void>;
+  /** The last lines it logged, for a failing test's message. */
+  logs(): string;
+  /** Stops it and removes its data. */
+  close(): Promise<void>;
 }
 
 export async function freeLoopbackPort(): Promise<number> {
@@ -309,6 +330,34 @@ class DedicatedRedis {
       redis.disconnect();
     }
   }
+}
+
+/** An empty redis-server of the caller's own on a free loopback port, resolved once it answers PING. */
+export async function startDedicatedRedis(): Promise<DedicatedRedisServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hes-dedicated-redis-'));
+  const redis = new DedicatedRedis(dir, await freeLoopbackPort());
+  const close = async () => {
+    await redis.stop(true).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await redis.start();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    url: redis.url,
+    port: redis.port,
+    stop: ({ flush = false } = {}) => redis.stop(flush),
+    start: () => redis.start(),
+    async restart({ flush = false } = {}) {
+      await redis.stop(flush);
+      await redis.start();
+    },
+    logs: () => redis.log.text(),
+    close,
+  };
 }
 
 export async function startDedicatedServices(): Promise<DedicatedServices> {
