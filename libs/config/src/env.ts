@@ -170,7 +170,7 @@ export class WorkerEnv extends CommonEnv {
   METER_MAX_CONCURRENT_POLLS: number = 200;
 
   /**
-   * Scheduled exchanges per worker waiting out their deadline on a meter silent for over a second, their
+   * Scheduled exchanges per worker waiting out their deadline on a meter silent for over 250 ms, their
    * slot handed back: a silent meter costs a socket and a timer. Sized for a dark part of the fleet: 20 %
    * of 100,000 meters every 60 s with a 10 s deadline is ~3,300 at once.
    */
