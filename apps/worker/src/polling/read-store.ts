@@ -8,7 +8,7 @@ import { PollingRepository, ReadToStore, StatusRules, StoredRead } from './polli
 /** Reads written by one statement at most. */
 export const STORE_MAX_ROWS = 1000;
 /** How long a read waits for others to share its statement (bounded latency, far fewer round trips). */
-export const STORE_COLLECT_MS = 20;
+export const STORE_COLLECT_MS = 50;
 /** Backoff between tries of a store that failed: doubles from the first value up to the second. */
 export const STORE_RETRY_FIRST_MS = 100;
 export const STORE_RETRY_MAX_MS = 5000;
