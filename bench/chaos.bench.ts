@@ -121,6 +121,9 @@ async function main(): Promise<void> {
       METER_ALLOWED_NETWORKS: '127.0.0.0/8',
       METER_OFFLINE_AFTER_FAILURES: '1',
       SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      // A dead worker's batches and meter locks are taken over within 1.5 × this: a fifth of the interval
+      // here, as POLL_JOB_LOCK_MS's default (10 s) is for 60 s intervals.
+      POLL_JOB_LOCK_MS: String(Math.max(1000, Math.round(INTERVAL_MS / 5))),
     };
     pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 3 });
     pool.on('error', () => undefined); // idle clients die with a PostgreSQL restart; the next query reconnects
