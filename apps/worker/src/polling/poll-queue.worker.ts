@@ -107,10 +107,11 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
 
   async beforeApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.env.SHUTDOWN_GRACE_MS - 2000;
-    // Batches waiting on their store give up at the deadline instead of holding the shutdown.
-    const drained = this.store.drain(deadline);
+    // Batches waiting on their store give up at the deadline instead of holding the shutdown; until the
+    // BullMQ worker is closed, a batch it had already fetched still reads all its meters.
+    this.store.giveUpAt(deadline);
     await this.worker?.close();
-    await drained;
+    await this.store.drain(deadline);
     await this.heartbeat.stop();
     await this.queue.close();
   }

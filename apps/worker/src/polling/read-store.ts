@@ -94,7 +94,8 @@ export class ReadStore {
   private flushing = false;
   private timer?: NodeJS.Timeout;
   private failingSince?: number;
-  private giveUpAt?: number;
+  private retryUntil?: number;
+  private closed = false;
   private backlogFullLogged = false;
   readonly counters: ReadStoreCounters = { stored: 0, duplicates: 0, retries: 0, lost: 0 };
 
@@ -121,7 +122,7 @@ export class ReadStore {
    * be contacted now). Exactly one of `store` or `cancel` must follow.
    */
   reserve(): { store: (read: ReadToStore) => Promise<StoreResult>; cancel: () => void } | null {
-    if (this.giveUpAt !== undefined) return null;
+    if (this.closed) return null;
     if (this.reserved >= this.maxReserved) {
       if (!this.backlogFullLogged) {
         this.logger.warn(
@@ -151,11 +152,21 @@ export class ReadStore {
   }
 
   /**
-   * Shutdown: take no more reservations, keep trying until `deadline`, then resolve what is left as lost
-   * (counted and logged). Resolves when nothing is pending.
+   * Shutdown, first step: a store still failing at `deadline` gives up and counts its reads as lost, so
+   * that the batches waiting on it finish (and are handed back) within the grace period. Reads already
+   * taken by batches that are finishing are still stored as usual.
+   */
+  giveUpAt(deadline: number): void {
+    this.retryUntil = deadline;
+  }
+
+  /**
+   * Shutdown, last step (no batch runs any more): take no more reservations, keep trying until
+   * `deadline`, then resolve what is left as lost (counted and logged). Resolves when nothing is pending.
    */
   async drain(deadline: number): Promise<void> {
-    this.giveUpAt = deadline;
+    this.closed = true;
+    this.retryUntil = deadline;
     this.kick();
     while (this.queue.length > 0 || this.flushing) {
       if (Date.now() >= deadline && !this.flushing) break;
@@ -209,7 +220,7 @@ export class ReadStore {
         return;
       } catch (err) {
         this.counters.retries++;
-        if (this.giveUpAt !== undefined && Date.now() >= this.giveUpAt) {
+        if (this.retryUntil !== undefined && Date.now() >= this.retryUntil) {
           this.loseAll(batch, `shutdown grace ran out: ${(err as Error).message}`);
           return;
         }
@@ -233,7 +244,9 @@ export class ReadStore {
         this.failing(err as Error, batch.length);
         const backoff = Math.min(STORE_RETRY_FIRST_MS * 2 ** attempt, STORE_RETRY_MAX_MS);
         await sleep(
-          this.giveUpAt === undefined ? backoff : Math.max(0, Math.min(backoff, this.giveUpAt - Date.now())),
+          this.retryUntil === undefined
+            ? backoff
+            : Math.max(0, Math.min(backoff, this.retryUntil - Date.now())),
         );
       }
     }
