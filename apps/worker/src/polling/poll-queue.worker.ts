@@ -30,15 +30,20 @@ export function pollWorkerConcurrency(maxExchanges: number): number {
 }
 
 /**
- * Share of the interval after its tick within which a tick or batch still runs. Later, the slot's next
- * tick is near and covers its meters; running it would read them twice within a short time (and let a
- * backlog grow unbounded). Wide, so that a batch taken over from a dead worker (≤ 1.5 × POLL_JOB_LOCK_MS
- * after the worker died) still reads its meters within their interval.
+ * Share of the interval after its tick within which a tick or batch still starts. Later, the slot's next
+ * tick is near and covers its meters; running it would read them twice within a short time, and after a
+ * start-up or an outage a whole interval of ticks would fall due at once.
  */
-export const STALE_AFTER_SHARE = 0.9;
+export const STALE_AFTER_SHARE = 0.5;
+/**
+ * The same for a batch run again after it had started (taken over from a dead worker, ≤ 1.5 ×
+ * POLL_JOB_LOCK_MS after it died, or retried after an error): its meters were not read for this tick, so
+ * it still runs until late in the interval.
+ */
+export const RESUMED_STALE_AFTER_SHARE = 0.9;
 
-export function isStale(tickAt: number, intervalMs: number, nowMs: number): boolean {
-  return nowMs > tickAt + intervalMs * STALE_AFTER_SHARE;
+export function isStale(tickAt: number, intervalMs: number, nowMs: number, resumed = false): boolean {
+  return nowMs > tickAt + intervalMs * (resumed ? RESUMED_STALE_AFTER_SHARE : STALE_AFTER_SHARE);
 }
 
 /** A batch whose claim could not be made (PostgreSQL unavailable) is tried again, quickly. */
@@ -151,7 +156,8 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
   private async batch(job: Job<PollBatchPayload>): Promise<BatchJobResult> {
     const { tickAt, intervalMs, meterIds } = job.data;
     const none = { succeeded: 0, failed: 0, duplicates: 0, lost: 0 };
-    if (isStale(tickAt, intervalMs, Date.now())) {
+    const resumed = job.attemptsStarted > 1 || job.stalledCounter > 0;
+    if (isStale(tickAt, intervalMs, Date.now(), resumed)) {
       return { claimed: 0, ...none, skipped: meterIds.length, stale: true };
     }
     const meters = await this.repository.claimForTick(meterIds, new Date(tickAt), intervalMs);

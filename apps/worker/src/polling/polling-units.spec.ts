@@ -91,9 +91,11 @@ describe('partition naming and retention', () => {
 });
 
 describe('poll job rules', () => {
-  it('drops a job that starts more than nine tenths of an interval late', () => {
-    expect(isStale(10_000, 2000, 11_799)).toBe(false);
-    expect(isStale(10_000, 2000, 11_801)).toBe(true);
+  it('drops a job that starts more than half an interval late, a resumed batch only after nine tenths', () => {
+    expect(isStale(10_000, 2000, 10_999)).toBe(false);
+    expect(isStale(10_000, 2000, 11_001)).toBe(true);
+    expect(isStale(10_000, 2000, 11_799, true)).toBe(false);
+    expect(isStale(10_000, 2000, 11_801, true)).toBe(true);
   });
 
   it('runs enough batches to keep the read cap busy, within bounds', () => {
