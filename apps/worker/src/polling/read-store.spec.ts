@@ -188,7 +188,7 @@ describe('ReadStore rules', () => {
     const shutdown = Object.assign(new Error('terminating connection'), { code: '57P01' });
     const { repository, calls } = fakeRepository([refused, shutdown, refused]);
     const store = new ReadStore(repository, env());
-    const results = await Promise.all([1, 2, 3].map((i) => store.store(read(i))));
+    const results = await Promise.all([1, 2, 3].map((i) => store.reserve()!.store(read(i))));
     expect(results.every((r) => r.stored)).toBe(true);
     expect(calls).toEqual([3, 3, 3, 3]);
     expect(store.counters).toMatchObject({ stored: 3, retries: 3, lost: 0 });

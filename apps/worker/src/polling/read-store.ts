@@ -145,10 +145,15 @@ export class ReadStore {
     };
   }
 
-  /** Stores a read whose place was not reserved (on-demand commands, bounded by their own concurrency). */
+  /**
+   * Stores a read whose place was not reserved (on-demand commands, bounded by their own concurrency),
+   * at once: an operator is waiting for it, so it does not wait for others to share its statement.
+   */
   store(read: ReadToStore): Promise<StoreResult> {
     this.reserved++;
-    return this.enqueue(read).finally(() => this.reserved--);
+    const stored = this.enqueue(read).finally(() => this.reserved--);
+    this.kick();
+    return stored;
   }
 
   /**
