@@ -27,3 +27,19 @@ export class OutageLog {
     this.failures = 0;
   }
 }
+
+/** What logRedisOutages needs of an ioredis client. */
+interface RedisEvents {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+}
+
+/**
+ * Logs a Redis connection's outages once each (ioredis reconnects by itself): its 'error' events start
+ * one, 'ready' ends it.
+ */
+export function logRedisOutages(redis: RedisEvents, logger: Logger, what: string): void {
+  const outage = new OutageLog(logger, what);
+  redis.on('error', (err: Error) => outage.failed(err));
+  redis.on('ready', () => outage.recovered());
+}

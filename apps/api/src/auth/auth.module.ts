@@ -1,5 +1,5 @@
 import { ApiEnv } from '@app/config';
-import { OutageLog } from '@app/database';
+import { logRedisOutages } from '@app/database';
 import { Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_GUARD } from '@nestjs/core';
@@ -37,9 +37,7 @@ async function createThrottleRedis(env: ApiEnv): Promise<Redis> {
     maxRetriesPerRequest: 1,
     commandTimeout: THROTTLE_COMMAND_TIMEOUT_MS,
   });
-  const outage = new OutageLog(new Logger('Redis'), 'Redis (login throttle)');
-  redis.on('error', (err: Error) => outage.failed(err));
-  redis.on('ready', () => outage.recovered());
+  logRedisOutages(redis, new Logger('Redis'), 'Redis (login throttle)');
   const ready = new Promise<void>((resolve) => {
     redis.once('ready', resolve);
     setTimeout(resolve, THROTTLE_CONNECT_WAIT_MS).unref();

@@ -1,5 +1,5 @@
 import { CommonEnv } from '@app/config';
-import { OutageLog } from '@app/database';
+import { logRedisOutages } from '@app/database';
 import { Inject, Injectable, Logger, OnApplicationShutdown, Provider } from '@nestjs/common';
 import Redis from 'ioredis';
 
@@ -16,9 +16,7 @@ export const apiPollingRedisProvider: Provider = {
       commandTimeout: 1000,
       maxRetriesPerRequest: 1,
     });
-    const outage = new OutageLog(new Logger('ApiPollingRedis'), 'Redis (polling)');
-    redis.on('error', (err: Error) => outage.failed(err));
-    redis.on('ready', () => outage.recovered());
+    logRedisOutages(redis, new Logger('ApiPollingRedis'), 'Redis (polling)');
     return redis;
   },
 };

@@ -1,5 +1,5 @@
 import { CommonEnv } from '@app/config';
-import { OutageLog } from '@app/database';
+import { logRedisOutages } from '@app/database';
 import { Inject, Injectable, Logger, OnApplicationShutdown, Provider } from '@nestjs/common';
 import Redis from 'ioredis';
 
@@ -10,7 +10,6 @@ export const pollingRedisProvider: Provider = {
   provide: POLLING_REDIS,
   inject: [CommonEnv],
   useFactory: (env: CommonEnv) => {
-    const outage = new OutageLog(new Logger('PollingRedis'), 'Redis (polling)');
     const redis = new Redis(env.REDIS_URL, {
       connectionName: `hes-polling-${process.pid}`,
       // Per-meter lock commands issued in the same tick travel in one round trip.
@@ -18,9 +17,7 @@ export const pollingRedisProvider: Provider = {
       // While Redis is away a lock or stats command fails after a few tries instead of waiting.
       maxRetriesPerRequest: 3,
     });
-    // ioredis reconnects by itself; one line per outage, not one per retry.
-    redis.on('error', (err: Error) => outage.failed(err));
-    redis.on('ready', () => outage.recovered());
+    logRedisOutages(redis, new Logger('PollingRedis'), 'Redis (polling)');
     return redis;
   },
 };
