@@ -13,19 +13,6 @@ export class ConcurrencyLimiter {
     return this.active;
   }
 
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-
   /** Waits for a place; the function returned gives it back (calling it again does nothing). */
   async acquire(): Promise<() => void> {
     if (this.active < this.limit) this.active++;

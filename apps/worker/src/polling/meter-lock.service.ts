@@ -63,7 +63,7 @@ export class MeterLockService {
    * is taken over and its meters can be read at once. The holder extends it every third of it, so a
    * refresh may come late (a loaded machine, a slow Redis) without losing the lock.
    */
-  readonly ttlMs: number;
+  private readonly ttlMs: number;
 
   constructor(@Inject(POLLING_REDIS) redis: Redis, env: WorkerEnv) {
     this.keys = pollingKeys(env.QUEUE_PREFIX);

@@ -9,31 +9,42 @@ describe('ConcurrencyLimiter', () => {
     let running = 0;
     let peak = 0;
     const done = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        limiter.run(async () => {
-          running++;
-          peak = Math.max(peak, running);
-          await new Promise((r) => setTimeout(r, 1 + (i % 3)));
-          running--;
-          return i;
-        }),
-      ),
+      Array.from({ length: 20 }, async (_, i) => {
+        const release = await limiter.acquire();
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 1 + (i % 3)));
+        running--;
+        release();
+        return i;
+      }),
     );
     expect(peak).toBe(3);
     expect(done).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(limiter.inFlight).toBe(0);
   });
 
-  it('frees the slot when the task throws', async () => {
+  it('gives a place back once, however often its release is called', async () => {
     const limiter = new ConcurrencyLimiter(1);
-    await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    await expect(limiter.run(async () => 'ok')).resolves.toBe('ok');
+    const release = await limiter.acquire();
+    release();
+    release();
+    expect(limiter.inFlight).toBe(0);
+    const again = await limiter.acquire();
+    expect(limiter.inFlight).toBe(1);
+    again();
   });
 });
 
 describe('ExchangeSlots', () => {
   const never = () => new Promise<never>(() => undefined);
   const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('frees the slot when the exchange throws', async () => {
+    const slots = new ExchangeSlots(1, 0);
+    await expect(slots.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(slots.run(async () => 'ok')).resolves.toBe('ok');
+  });
 
   it('a silent meter hands its slot back, so answering meters are not held behind it', async () => {
     const slots = new ExchangeSlots(1, 10, 50);
