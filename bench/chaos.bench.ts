@@ -25,6 +25,7 @@
  */
 import {
   adminToken,
+  buildOnce,
   createTestApi,
   startDedicatedServices,
   startProcess,
@@ -87,6 +88,8 @@ interface Injected {
 }
 
 async function main(): Promise<void> {
+  // Workers run from the build, as in production (see startProcess).
+  buildOnce();
   await globalSetup();
   const processes: StartedProcess[] = [];
   let workers: StartedProcess[] = [];
@@ -153,7 +156,12 @@ async function main(): Promise<void> {
     pause = PollingPause.connect({ REDIS_URL: process.env.REDIS_URL, QUEUE_PREFIX: env.QUEUE_PREFIX });
 
     const startWorker = async () => {
-      const w = await startProcess('worker', { env, readyPattern: /worker ready/, readyTimeoutMs: 120_000 });
+      const w = await startProcess('worker', {
+        env,
+        readyPattern: /worker ready/,
+        readyTimeoutMs: 120_000,
+        fromBuild: true,
+      });
       processes.push(w);
       return w;
     };

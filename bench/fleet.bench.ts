@@ -40,7 +40,7 @@
  * steady state (each worker), the simulator and every worker still running at the end. The exit code is 2
  * when a target is missed, 1 on an error.
  */
-import { adminToken, createTestApi, startProcess, type StartedProcess } from '@app/testing';
+import { adminToken, buildOnce, createTestApi, startProcess, type StartedProcess } from '@app/testing';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,8 @@ interface IntervalRow {
 }
 
 async function main(): Promise<void> {
+  // The worker and simulator run from the build, as in production (see startProcess).
+  buildOnce();
   await globalSetup();
   const db = new Client({ connectionString: process.env.DATABASE_URL });
   await db.connect();
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
       ]),
       readyPattern: /simulator ready/,
       readyTimeoutMs: 300_000,
+      fromBuild: true,
     });
     processes.push(sim);
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
@@ -170,7 +173,12 @@ async function main(): Promise<void> {
 
     for (let i = 0; i < WORKERS; i++) {
       processes.push(
-        await startProcess('worker', { env, readyPattern: /worker ready/, readyTimeoutMs: 120_000 }),
+        await startProcess('worker', {
+          env,
+          readyPattern: /worker ready/,
+          readyTimeoutMs: 120_000,
+          fromBuild: true,
+        }),
       );
     }
     const from = Date.now();

@@ -1,8 +1,10 @@
 /**
  * Starts the project's apps as real child processes for end-to-end tests (TypeScript run directly through
- * ts-node, so tests always exercise the current source). Output is kept for assertions and failures.
+ * ts-node, so tests always exercise the current source) and benchmarks (the build, as production runs it:
+ * ts-node's source-map support alone makes every network error's stack cost a source-map lookup, a few
+ * per cent of a polling worker's CPU). Output is kept for assertions and failures.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -25,20 +27,26 @@ export interface StartOptions {
   /** Output that means "ready"; startProcess resolves once it is seen. */
   readyPattern?: RegExp;
   readyTimeoutMs?: number;
+  /** Run dist/ (see buildOnce) instead of the TypeScript source. */
+  fromBuild?: boolean;
 }
 
 export async function startProcess(app: AppName, options: StartOptions = {}): Promise<StartedProcess> {
-  const entry = path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts');
+  const entry = options.fromBuild
+    ? [path.join(REPO_ROOT, 'dist', 'apps', app, 'src', 'main.js')]
+    : [
+        '-r',
+        'ts-node/register/transpile-only',
+        '-r',
+        'tsconfig-paths/register',
+        path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts'),
+      ];
   const child = spawn(
     process.execPath,
     [
       // Diagnosis, e.g. HES_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS).
       ...(process.env.HES_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '-r',
-      'ts-node/register/transpile-only',
-      '-r',
-      'tsconfig-paths/register',
-      entry,
+      ...entry,
       ...(options.args ?? []),
     ],
     {
@@ -106,4 +114,14 @@ export async function startProcess(app: AppName, options: StartOptions = {}): Pr
     }
   }
   return started;
+}
+
+let built = false;
+
+/** Builds dist/ (npm run build) once per process, for startProcess(…, { fromBuild: true }). */
+export function buildOnce(): void {
+  if (built) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status})`);
+  built = true;
 }
