@@ -11,6 +11,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AccessScope, Scope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
 import { ApiErrorDto, ok, paginated, type ApiOk, type ApiPage } from '../common/envelope';
@@ -56,8 +57,9 @@ export class CommandsController {
     @Param('id') id: string,
     @Body() body: ReadObisDto,
     @CurrentUser() user: AuthUser,
+    @Scope() scope: AccessScope,
   ): Promise<ApiOk<ReadObisResultDto>> {
-    return ok(await this.commands.readObis(id, body.obisCodes, user));
+    return ok(await this.commands.readObis(id, body.obisCodes, user, scope));
   }
 
   @Post('write-obis')
@@ -85,9 +87,10 @@ export class CommandsController {
     @Param('id') id: string,
     @Body() body: WriteObisDto,
     @CurrentUser() user: AuthUser,
+    @Scope() scope: AccessScope,
   ): Promise<ApiOk<WriteObisResultDto>> {
     return ok(
-      await this.commands.writeObis(id, body.obisCode, body.value, user),
+      await this.commands.writeObis(id, body.obisCode, body.value, user, scope),
       'Value written to the meter',
     );
   }
@@ -95,8 +98,12 @@ export class CommandsController {
   @Get('commands')
   @ApiOperation({ summary: 'Command audit trail of the meter, newest first' })
   @ApiOkResponse({ type: [CommandRecordDto] })
-  async list(@Param('id') id: string, @Query() query: PageQueryDto): Promise<ApiPage<CommandRecordDto>> {
-    const { rows, total } = await this.commands.listCommands(id, query.page, query.limit);
+  async list(
+    @Param('id') id: string,
+    @Query() query: PageQueryDto,
+    @Scope() scope: AccessScope,
+  ): Promise<ApiPage<CommandRecordDto>> {
+    const { rows, total } = await this.commands.listCommands(id, query.page, query.limit, scope);
     return paginated(rows, total, query.page, query.limit);
   }
 }
