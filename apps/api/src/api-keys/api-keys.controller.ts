@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
@@ -10,6 +11,7 @@ import { ApiKeysService } from './api-keys.service';
 @ApiBearerAuth()
 @Roles('admin')
 @Controller('api-keys')
+@AuditTarget('api-key')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 

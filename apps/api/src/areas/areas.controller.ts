@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AccessScope, Scope } from '../auth/access-scope';
 import { Roles } from '../auth/decorators';
@@ -11,6 +12,7 @@ const AREA_PARAM = { name: 'id', description: 'Area id (uuid) or code' };
 @ApiTags('areas')
 @ApiBearerAuth()
 @Controller('areas')
+@AuditTarget('area')
 export class AreasController {
   constructor(private readonly areas: AreasService) {}
 

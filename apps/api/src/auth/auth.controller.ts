@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, NotFoundException, Post, UseGuards } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { ApiErrorDto, ApiOk, ok } from '../common';
 import { UserDto } from '../users/users.dto';
@@ -11,6 +12,7 @@ import { LoginThrottlerGuard } from './login-throttler.guard';
 
 @ApiTags('auth')
 @Controller('auth')
+@AuditTarget('session')
 export class AuthController {
   constructor(
     private readonly auth: AuthService,

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
@@ -34,6 +35,7 @@ import { CommandsService } from './commands.service';
 @ApiBearerAuth()
 @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such meter (or deleted)' })
 @Controller('meters/:id')
+@AuditTarget('meter')
 export class CommandsController {
   constructor(private readonly commands: CommandsService) {}
 

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AccessScope, Scope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
@@ -32,6 +33,7 @@ function configuredMessage(result: BatchConfigurationResultDto): string {
 @ApiTags('meters')
 @ApiBearerAuth()
 @Controller('meters')
+@AuditTarget('meter')
 export class MetersController {
   constructor(private readonly meters: MetersService) {}
 

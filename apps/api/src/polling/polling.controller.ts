@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Put } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Roles } from '../auth/decorators';
 import type { AuthUser } from '../auth/auth-user';
@@ -11,6 +12,7 @@ import { PollingStatus, PollingStatusService } from './polling-status.service';
 @ApiTags('polling')
 @ApiBearerAuth()
 @Controller('meters/polling')
+@AuditTarget('polling')
 export class PollingController {
   constructor(
     private readonly status: PollingStatusService,

@@ -93,6 +93,11 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     return this.membership.leave(socket, body);
   }
 
+  /** The periodic re-check, run now (tests, and anything that cannot wait for the timer). */
+  reverifySessions(): Promise<void> {
+    return this.sessionChecker.sweep(this.server);
+  }
+
   /** Connected sockets and joined rooms of this instance (for GET /api/realtime/stats). */
   localStats(): { connectedClients: number; roomMemberships: number } {
     let roomMemberships = 0;
@@ -106,7 +111,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     const credential = handshakeCredential(socket);
     if (!credential) {
       throw unauthorized(
-        'Missing credentials: connect with auth: { token } (or { apiKey }), or an Authorization: Bearer header',
+        'Missing token or API key: connect with auth: { token } (or { apiKey }), or an Authorization: Bearer ' +
+          'or X-API-Key header',
       );
     }
     let user: AuthUser;
