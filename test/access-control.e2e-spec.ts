@@ -149,6 +149,10 @@ describe('access control: areas, API keys, revocation', () => {
       }
       await me.get(`/api/meters/${meterIds.south}`).expect(200);
       await me.get(`/api/meters/${meterIds.south}/obis-readings`).expect(200);
+      // Polling status counts only their areas' meters (the one south meter set online here).
+      await asAdmin().patch(`/api/meters/${meterIds.south}`, { status: 'online' }).expect(200);
+      const polling = await me.get('/api/meters/polling/status').expect(200);
+      expect(polling.body.data).toMatchObject({ onlineMeterCount: 1, offlineMeterCount: 0 });
       // Filtering by an area outside the scope finds nothing rather than revealing it.
       const other = await me.get(`/api/meters?area=${areaIds.north}`).expect(200);
       expect(other.body.data).toEqual([]);
@@ -325,6 +329,20 @@ describe('access control: areas, API keys, revocation', () => {
         expect((await connectRefusal(api.baseUrl, { token: user.token })).message).toBe('unauthorized');
       },
     );
+
+    it("disconnects the user's sockets on another api instance too (through the Socket.IO adapter)", async () => {
+      const other = await createTestApi();
+      try {
+        const user = await createUser(api, 'viewer');
+        const socket = await connectClient(other.baseUrl, { token: user.token });
+        sockets.push(socket);
+        const gone = disconnected(socket);
+        await as(bearer(user.token)).post('/api/auth/logout').expect(200);
+        expect(await gone).toBe('io server disconnect');
+      } finally {
+        await other.close();
+      }
+    });
 
     it('a change that revokes nothing (same role) keeps the token', async () => {
       const user = await createUser(api, 'operator');
