@@ -51,6 +51,9 @@ export class ApiKeysService {
 
   async create(dto: CreateApiKeyDto, creator: AuthUser, now = new Date()): Promise<CreatedApiKeyDto> {
     const expiresAt = dto.expiresAt === undefined ? null : new Date(dto.expiresAt);
+    if (expiresAt && Number.isNaN(expiresAt.getTime())) {
+      throw new BadRequestException('expiresAt is not a valid date-time');
+    }
     if (expiresAt && expiresAt.getTime() <= now.getTime()) {
       throw new BadRequestException('expiresAt must be in the future');
     }

@@ -24,8 +24,8 @@ export class AuditController {
       "`before` = the previous page's pagination.nextBefore (null on the last page)",
   })
   async list(@Query() query: AuditQueryDto): Promise<AuditPage> {
-    const from = query.from ? new Date(query.from) : undefined;
-    const to = query.to ? new Date(query.to) : undefined;
+    const from = query.from ? validDate(query.from, 'from') : undefined;
+    const to = query.to ? validDate(query.to, 'to') : undefined;
     if (from && to && from > to) throw new BadRequestException('from must not be after to');
     const rows = await this.audit.list(
       { actor: query.actor, target: query.target, action: query.action, from, to, before: query.before },
@@ -34,4 +34,10 @@ export class AuditController {
     const nextBefore = rows.length === query.limit ? rows[rows.length - 1].id : null;
     return { success: true, data: rows, pagination: { limit: query.limit, nextBefore } };
   }
+}
+
+function validDate(text: string, name: string): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new BadRequestException(`${name} is not a valid date-time`);
+  return date;
 }
