@@ -48,6 +48,15 @@ export class RealtimeSessionChecker {
     }
   }
 
+  /**
+   * Checks a socket's credential once more, dropping it when it no longer holds. Run right after a socket
+   * joined its principal's room: a revocation committed between its handshake check and that join would
+   * otherwise have missed it.
+   */
+  async confirm(socket: ClientSocket): Promise<void> {
+    if (!(await this.stillValid(socket))) this.drop(socket, 'revoked while connecting');
+  }
+
   private async stillValid(socket: ClientSocket): Promise<boolean> {
     try {
       socket.data.user = await this.auth.authenticate(socket.data.credential);

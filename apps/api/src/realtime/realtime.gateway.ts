@@ -75,7 +75,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       `socket ${socket.id} ${socket.recovered ? 'recovered' : 'connected'} (${own} ${socket.data.user.username})`,
     );
     await socket.join(own);
-    if (socket.recovered) await this.membership.recheck(socket, new Set([own]));
+    await this.sessionChecker.confirm(socket);
+    if (socket.recovered && socket.connected) await this.membership.recheck(socket, new Set([own]));
   }
 
   onModuleDestroy(): void {
