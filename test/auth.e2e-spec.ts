@@ -152,7 +152,7 @@ describe('auth', () => {
       expect(login.status).toBe(401);
     });
 
-    it('applies a role change to existing tokens at once', async () => {
+    it('ends existing tokens at a role change; a new login gets the new role', async () => {
       const user = await createUser(api, 'operator');
       const area = `A${Date.now().toString(36)}`;
       const create = () =>
@@ -165,8 +165,13 @@ describe('auth', () => {
         .set('Authorization', `Bearer ${await adminToken(api)}`)
         .send({ role: 'viewer' })
         .expect(200);
-      expect((await create()).status).toBe(403);
-      expect((await me(user.token)).body.data.role).toBe('viewer');
+      expect((await create()).status).toBe(401);
+      expect((await me(user.token)).body).toMatchObject({ success: false, message: 'Token revoked' });
+      const again = await request(api.server)
+        .post('/api/auth/login')
+        .send({ username: user.username, password: user.password })
+        .expect(200);
+      expect((await me(again.body.data.token)).body.data.role).toBe('viewer');
     });
   });
 

@@ -211,7 +211,7 @@ describe('realtime gateway (handshake, rooms, delivery through Redis)', () => {
     it('disconnects a socket when its token expires', async () => {
       const claims = JSON.parse(Buffer.from(viewer.split('.')[1], 'base64url').toString());
       const shortLived = await jwt.signAsync(
-        { sub: claims.sub, username: claims.username, role: claims.role },
+        { sub: claims.sub, username: claims.username, role: claims.role, tv: claims.tv },
         { expiresIn: 2 },
       );
       const socket = await connect(shortLived);

@@ -258,7 +258,11 @@ describe('live clients lose nothing on short disconnects (connection state recov
         await sleep(50);
       }
     };
-    expect((await roomsNow()).sort()).toEqual([client.socket.id, ROOMS.meter(meterIds[0])].sort());
+    // Besides its own id room, every socket is in its principal's room (how revocations reach it).
+    const adminId = JSON.parse(Buffer.from(stack.admin.split('.')[1], 'base64url').toString()).sub as string;
+    expect((await roomsNow()).sort()).toEqual(
+      [client.socket.id, `user-${adminId}`, ROOMS.meter(meterIds[0])].sort(),
+    );
   });
 
   it('a recovered connection is re-checked like any other: its token expiring cuts it off', async () => {
@@ -267,7 +271,7 @@ describe('live clients lose nothing on short disconnects (connection state recov
     const { JwtService } = await import('@nestjs/jwt');
     const { TEST_JWT_SECRET } = await import('@app/testing');
     const shortLived = await new JwtService({ secret: TEST_JWT_SECRET }).signAsync(
-      { sub: claims.sub, username: claims.username, role: claims.role },
+      { sub: claims.sub, username: claims.username, role: claims.role, tv: claims.tv },
       { expiresIn: 6 },
     );
     const path = await pathTo(stack.apiA.baseUrl);

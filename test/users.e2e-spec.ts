@@ -156,7 +156,7 @@ describe('users (admin only)', () => {
       const db = await createScratchDatabase();
       const solo = await createTestApi({ DATABASE_URL: db.url });
       try {
-        const token = await adminToken(solo);
+        let token = await adminToken(solo);
         const call = (method: 'get' | 'patch' | 'post', url: string, body?: object) =>
           request(solo.server)[method](url).set('Authorization', `Bearer ${token}`).send(body);
         const me = (await call('get', '/api/auth/me')).body.data;
@@ -177,6 +177,12 @@ describe('users (admin only)', () => {
         expect(
           (await call('patch', `/api/users/${me.id}`, { password: solo.env.ADMIN_PASSWORD })).status,
         ).toBe(200);
+        // ...and ends the tokens issued before it, this one included.
+        expect((await call('get', '/api/auth/me')).status).toBe(401);
+        const again = await request(solo.server)
+          .post('/api/auth/login')
+          .send({ username: solo.env.ADMIN_USERNAME, password: solo.env.ADMIN_PASSWORD });
+        token = again.body.data.token as string;
 
         const second = await call('post', '/api/users', {
           username: 'second-admin',

@@ -4,7 +4,9 @@ import { DatabaseModule } from '@app/database';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AreasModule } from './areas/areas.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
 import { HealthModule } from './health/health.module';
@@ -39,6 +41,8 @@ import { UsersModule } from './users/users.module';
     PollingModule,
     AuthModule,
     UsersModule,
+    ApiKeysModule,
+    AuditModule,
     AreasModule,
     MetersModule,
     ObisModule,

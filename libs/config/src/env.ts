@@ -200,6 +200,12 @@ export class WorkerEnv extends CommonEnv {
   @Max(3650)
   READINGS_RETENTION_DAYS: number = 90;
 
+  /** Audit trail entries (audit_log) older than this are deleted by the worker's maintenance. */
+  @IsInt()
+  @Min(1)
+  @Max(36500)
+  AUDIT_RETENTION_DAYS: number = 365;
+
   /**
    * Reads a worker keeps in memory while their store waits for PostgreSQL (taken, or being taken).
    * Past it, scheduled meters are not contacted until the backlog drains (counted, never a read dropped).

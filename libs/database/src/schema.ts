@@ -46,7 +46,50 @@ export const users = pgTable('users', {
   role: userRole('role').notNull(),
   isActive: boolean('is_active').notNull().default(true),
   lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+  /** The areas this user may see and act on; empty means fleet-wide. */
+  areaIds: uuid('area_ids')
+    .array()
+    .notNull()
+    .default(sql`'{}'::uuid[]`),
+  /** In every access token: raising it ends every token issued before (migration 0006). */
+  tokenVersion: integer('token_version').notNull().default(0),
   ...timestamps,
+});
+
+/** Integration keys: only the sha-256 of the secret is stored. */
+export const apiKeys = pgTable('api_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  /** The secret's first characters, to recognise a key in lists (not enough to use it). */
+  prefix: text('prefix').notNull(),
+  keyHash: text('key_hash').notNull().unique(),
+  role: userRole('role').notNull(),
+  areaIds: uuid('area_ids')
+    .array()
+    .notNull()
+    .default(sql`'{}'::uuid[]`),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+/** Append-only (a trigger refuses UPDATE and DELETE outside retention): who changed what, and when. */
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  actorType: text('actor_type').$type<'user' | 'api-key' | 'anonymous'>().notNull(),
+  actorId: uuid('actor_id'),
+  actorName: text('actor_name').notNull(),
+  action: text('action').notNull(),
+  targetType: text('target_type'),
+  targetId: text('target_id'),
+  outcome: text('outcome').$type<'success' | 'refused' | 'failed'>().notNull(),
+  statusCode: smallint('status_code').notNull(),
+  changes: jsonb('changes').$type<Record<string, unknown>>(),
+  requestId: text('request_id'),
+  sourceAddress: text('source_address'),
 });
 
 export const areas = pgTable('areas', {
@@ -194,6 +237,8 @@ export const meterCommands = pgTable('meter_commands', {
   error: text('error'),
   responseTimeMs: integer('response_time_ms'),
   requestedBy: uuid('requested_by').references(() => users.id, { onDelete: 'set null' }),
+  /** Set instead of requestedBy when an integration's API key asked. */
+  requestedByKey: uuid('requested_by_key').references(() => apiKeys.id, { onDelete: 'set null' }),
   requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
   completedAt: timestamp('completed_at', { withTimezone: true }),
 });
@@ -223,6 +268,9 @@ export type ReadLayoutRow = typeof readLayouts.$inferSelect;
 export type MeterCommand = typeof meterCommands.$inferSelect;
 export type ObisCatalogEntry = typeof obisCatalog.$inferSelect;
 export type User = typeof users.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type AuditEntry = typeof auditLog.$inferSelect;
+export type NewAuditEntry = typeof auditLog.$inferInsert;
 export type NewUser = typeof users.$inferInsert;
 export type Area = typeof areas.$inferSelect;
 export type NewArea = typeof areas.$inferInsert;

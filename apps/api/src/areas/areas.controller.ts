@@ -1,5 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AccessScope, Scope } from '../auth/access-scope';
 import { Roles } from '../auth/decorators';
 import { ApiOk, ApiPage, ok, paginated, PageQueryDto } from '../common';
 import { AreaDto, CreateAreaDto, UpdateAreaDto } from './areas.dto';
@@ -10,44 +12,49 @@ const AREA_PARAM = { name: 'id', description: 'Area id (uuid) or code' };
 @ApiTags('areas')
 @ApiBearerAuth()
 @Controller('areas')
+@AuditTarget('area')
 export class AreasController {
   constructor(private readonly areas: AreasService) {}
 
   @Get()
   @ApiOperation({ summary: 'List areas with their live meter count (any role)' })
-  async list(@Query() query: PageQueryDto): Promise<ApiPage<AreaDto>> {
-    const { rows, total } = await this.areas.list(query.page, query.limit);
+  async list(@Query() query: PageQueryDto, @Scope() scope: AccessScope): Promise<ApiPage<AreaDto>> {
+    const { rows, total } = await this.areas.list(query.page, query.limit, scope);
     return paginated(rows.map(toAreaDto), total, query.page, query.limit);
   }
 
   @Get(':id')
   @ApiParam(AREA_PARAM)
   @ApiOperation({ summary: 'Get an area by id or code (any role)' })
-  async get(@Param('id') id: string): Promise<ApiOk<AreaDto>> {
-    return ok(toAreaDto(await this.areas.getByIdOrCode(id)));
+  async get(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<AreaDto>> {
+    return ok(toAreaDto(await this.areas.getByIdOrCode(id, scope)));
   }
 
   @Post()
   @HttpCode(201)
   @Roles('admin', 'operator')
   @ApiOperation({ summary: 'Create an area (roles: admin, operator). 409 when the name or code exists.' })
-  async create(@Body() dto: CreateAreaDto): Promise<ApiOk<AreaDto>> {
-    return ok(toAreaDto(await this.areas.create(dto)), 'Area created');
+  async create(@Body() dto: CreateAreaDto, @Scope() scope: AccessScope): Promise<ApiOk<AreaDto>> {
+    return ok(toAreaDto(await this.areas.create(dto, scope)), 'Area created');
   }
 
   @Patch(':id')
   @ApiParam(AREA_PARAM)
   @Roles('admin', 'operator')
   @ApiOperation({ summary: 'Update an area (roles: admin, operator). 409 when the name or code exists.' })
-  async update(@Param('id') id: string, @Body() dto: UpdateAreaDto): Promise<ApiOk<AreaDto>> {
-    return ok(toAreaDto(await this.areas.update(id, dto)), 'Area updated');
+  async update(
+    @Param('id') id: string,
+    @Body() dto: UpdateAreaDto,
+    @Scope() scope: AccessScope,
+  ): Promise<ApiOk<AreaDto>> {
+    return ok(toAreaDto(await this.areas.update(id, dto, scope)), 'Area updated');
   }
 
   @Delete(':id')
   @ApiParam(AREA_PARAM)
   @Roles('admin')
   @ApiOperation({ summary: 'Delete an area that no meter references (roles: admin). 409 otherwise.' })
-  async remove(@Param('id') id: string): Promise<ApiOk<AreaDto>> {
-    return ok(toAreaDto(await this.areas.remove(id)), 'Area deleted');
+  async remove(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<AreaDto>> {
+    return ok(toAreaDto(await this.areas.remove(id, scope)), 'Area deleted');
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
+import type { AccessScope } from '../auth/access-scope';
 import { Area, areas, Database, DRIZZLE, meters, NewArea } from '@app/database';
 
 export type AreaWithCount = Area & { meterCount: number };
@@ -12,31 +13,44 @@ const liveMeterCount = sql<number>`(select count(*)::int from meters m where m.a
 export class AreasRepository {
   constructor(@Inject(DRIZZLE) private readonly db: Database) {}
 
-  async findById(id: string): Promise<AreaWithCount | undefined> {
+  async findById(id: string, scope: AccessScope): Promise<AreaWithCount | undefined> {
     const [row] = await this.db
       .select({ area: areas, meterCount: liveMeterCount })
       .from(areas)
-      .where(eq(areas.id, id));
+      .where(and(eq(areas.id, id), scope.filter(areas.id)));
     return row && { ...row.area, meterCount: row.meterCount };
   }
 
-  async findByCode(code: string): Promise<AreaWithCount | undefined> {
+  async findByCode(code: string, scope: AccessScope): Promise<AreaWithCount | undefined> {
     const [row] = await this.db
       .select({ area: areas, meterCount: liveMeterCount })
       .from(areas)
-      .where(eq(areas.code, code));
+      .where(and(eq(areas.code, code), scope.filter(areas.id)));
     return row && { ...row.area, meterCount: row.meterCount };
   }
 
-  async list(offset: number, limit: number): Promise<{ rows: AreaWithCount[]; total: number }> {
+  async list(
+    offset: number,
+    limit: number,
+    scope: AccessScope,
+  ): Promise<{ rows: AreaWithCount[]; total: number }> {
     const rows = await this.db
       .select({ area: areas, meterCount: liveMeterCount })
       .from(areas)
+      .where(scope.filter(areas.id))
       .orderBy(asc(areas.name))
       .offset(offset)
       .limit(limit);
-    const [{ total }] = await this.db.select({ total: count() }).from(areas);
+    const [{ total }] = await this.db.select({ total: count() }).from(areas).where(scope.filter(areas.id));
     return { rows: rows.map((r) => ({ ...r.area, meterCount: r.meterCount })), total };
+  }
+
+  /** Those of `ids` that name no area. */
+  async missing(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const found = await this.db.select({ id: areas.id }).from(areas).where(inArray(areas.id, ids));
+    const known = new Set(found.map((r) => r.id));
+    return ids.filter((id) => !known.has(id));
   }
 
   async insert(area: NewArea): Promise<Area> {

@@ -1,5 +1,12 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import type { Area } from '@app/database';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
+import type { Area, UserRole } from '@app/database';
+import type { AccessScope } from '../auth/access-scope';
 import { isUuid, pgConstraint, pgErrorCode, PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION } from '../common';
 import { AreaDto, AREA_CODE_PATTERN, CreateAreaDto, UpdateAreaDto } from './areas.dto';
 import { AreasRepository, AreaWithCount } from './areas.repository';
@@ -20,24 +27,44 @@ export function toAreaDto(area: AreaWithCount): AreaDto {
 export class AreasService {
   constructor(private readonly repo: AreasRepository) {}
 
-  /** By uuid or by code; undefined when there is no such area (or the reference is malformed). */
-  async findByIdOrCode(ref: string): Promise<AreaWithCount | undefined> {
-    if (isUuid(ref)) return this.repo.findById(ref.toLowerCase());
-    if (AREA_CODE_PATTERN.test(ref)) return this.repo.findByCode(ref);
+  /**
+   * By uuid or by code, within `scope`; undefined when there is no such area in it (or the reference is
+   * malformed).
+   */
+  async findByIdOrCode(ref: string, scope: AccessScope): Promise<AreaWithCount | undefined> {
+    if (isUuid(ref)) return this.repo.findById(ref.toLowerCase(), scope);
+    if (AREA_CODE_PATTERN.test(ref)) return this.repo.findByCode(ref, scope);
     return undefined;
   }
 
-  async getByIdOrCode(ref: string): Promise<AreaWithCount> {
-    const area = await this.findByIdOrCode(ref);
+  async getByIdOrCode(ref: string, scope: AccessScope): Promise<AreaWithCount> {
+    const area = await this.findByIdOrCode(ref, scope);
     if (!area) throw new NotFoundException(`Area "${ref}" not found`);
     return area;
   }
 
-  list(page: number, limit: number): Promise<{ rows: AreaWithCount[]; total: number }> {
-    return this.repo.list((page - 1) * limit, limit);
+  list(page: number, limit: number, scope: AccessScope): Promise<{ rows: AreaWithCount[]; total: number }> {
+    return this.repo.list((page - 1) * limit, limit, scope);
   }
 
-  async create(dto: CreateAreaDto): Promise<AreaWithCount> {
+  /**
+   * The areas to give a user or an API key, checked: every id names an area (400 otherwise), and admins
+   * are fleet-wide (they manage users and keys, so an area-bound admin would be a false promise).
+   * Returns them lowercased and de-duplicated.
+   */
+  async assignable(role: UserRole, areaIds: readonly string[]): Promise<string[]> {
+    const ids = [...new Set(areaIds.map((id) => id.toLowerCase()))];
+    if (role === 'admin' && ids.length > 0) {
+      throw new BadRequestException('Admins are fleet-wide: give areaIds only to operators and viewers');
+    }
+    const missing = await this.repo.missing(ids);
+    if (missing.length > 0) throw new BadRequestException(`No such area(s): ${missing.join(', ')}`);
+    return ids;
+  }
+
+  async create(dto: CreateAreaDto, scope: AccessScope): Promise<AreaWithCount> {
+    // A new area would be outside the creator's own areas at once.
+    if (!scope.isFleetWide) throw new ForbiddenException('Creating areas needs a fleet-wide account');
     try {
       const area = await this.repo.insert({
         name: dto.name,
@@ -50,8 +77,8 @@ export class AreasService {
     }
   }
 
-  async update(ref: string, dto: UpdateAreaDto): Promise<AreaWithCount> {
-    const current = await this.getByIdOrCode(ref);
+  async update(ref: string, dto: UpdateAreaDto, scope: AccessScope): Promise<AreaWithCount> {
+    const current = await this.getByIdOrCode(ref, scope);
     const changes: Partial<Area> = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.code !== undefined) changes.code = dto.code;
@@ -66,8 +93,8 @@ export class AreasService {
     return { ...updated, meterCount: current.meterCount };
   }
 
-  async remove(ref: string): Promise<AreaWithCount> {
-    const area = await this.getByIdOrCode(ref);
+  async remove(ref: string, scope: AccessScope): Promise<AreaWithCount> {
+    const area = await this.getByIdOrCode(ref, scope);
     let result: Awaited<ReturnType<AreasRepository['deleteIfUnused']>>;
     try {
       result = await this.repo.deleteIfUnused(area.id);

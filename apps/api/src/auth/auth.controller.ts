@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Post, UseGuards } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { ApiErrorDto, ApiOk, ok } from '../common';
 import { UserDto } from '../users/users.dto';
@@ -11,6 +12,7 @@ import { LoginThrottlerGuard } from './login-throttler.guard';
 
 @ApiTags('auth')
 @Controller('auth')
+@AuditTarget('session')
 export class AuthController {
   constructor(
     private readonly auth: AuthService,
@@ -28,11 +30,25 @@ export class AuthController {
     return ok({ token, user: toUserDto(user) }, 'Logged in');
   }
 
+  @Post('logout')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary:
+      "End the caller's tokens: every access token of this user stops working at once and their live " +
+      'sockets are disconnected (API keys are revoked with DELETE /api/api-keys/:id instead)',
+  })
+  async logout(@CurrentUser() current: AuthUser): Promise<ApiOk<null>> {
+    await this.auth.logout(current);
+    return ok(null, current.kind === 'user' ? 'Logged out' : 'API keys have no session to end');
+  }
+
   @Get('me')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'The authenticated user (any role)' })
   async me(@CurrentUser() current: AuthUser): Promise<ApiOk<UserDto>> {
-    const user = await this.users.findById(current.id);
-    return ok(toUserDto(user!));
+    const user = current.kind === 'user' ? await this.users.findById(current.id) : undefined;
+    if (!user) throw new NotFoundException('This credential is an API key, not a user');
+    return ok(toUserDto(user));
   }
 }

@@ -6,6 +6,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule, JwtModuleOptions } from '@nestjs/jwt';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -81,6 +82,7 @@ class LoginThrottleStorageModule {}
 @Module({
   imports: [
     UsersModule,
+    ApiKeysModule,
     JwtModule.registerAsync({
       inject: [ApiEnv],
       useFactory: (env: ApiEnv): JwtModuleOptions => ({

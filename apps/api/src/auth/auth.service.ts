@@ -2,14 +2,17 @@ import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 import type { User } from '@app/database';
 import { isUuid } from '../common';
+import { ApiKeysService } from '../api-keys/api-keys.service';
 import { UsersService } from '../users/users.service';
 import type { AccessTokenClaims, AuthUser } from './auth-user';
+import { isApiKeySecret } from './credentials';
 
 @Injectable()
 export class AuthService {
   constructor(
     private readonly jwt: JwtService,
     private readonly users: UsersService,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   /** Checks the credentials (same answer for unknown user, wrong password and deactivated account). */
@@ -22,14 +25,37 @@ export class AuthService {
     const valid = await this.users.verifyPassword(user, password);
     if (!valid || !user.isActive) throw new UnauthorizedException('Invalid username or password');
     await this.users.recordLogin(user.id);
-    const claims: AccessTokenClaims = { sub: user.id, username: user.username, role: user.role };
+    const claims: AccessTokenClaims = {
+      sub: user.id,
+      username: user.username,
+      role: user.role,
+      tv: user.tokenVersion,
+    };
     return { token: await this.jwt.signAsync(claims), user };
   }
 
   /**
-   * Verifies an access token (HS256 signature with JWT_SECRET, expiry) and that its user still exists
-   * and is active. Returns the user as stored now (a changed role applies at once).
-   * Throws UnauthorizedException otherwise. Used by the HTTP guard and the Socket.IO handshake.
+   * The principal of a credential from a request or a handshake: an API key (`hes_…`) or an access token.
+   * Throws UnauthorizedException when it is not (or no longer) valid.
+   */
+  authenticate(credential: string): Promise<AuthUser> {
+    return isApiKeySecret(credential)
+      ? this.apiKeys.authenticate(credential)
+      : this.verifyAccessToken(credential);
+  }
+
+  /** Logout: ends every token of the user (all their sessions), not only the one presented. */
+  async logout(principal: AuthUser): Promise<void> {
+    if (principal.kind !== 'user') return;
+    await this.users.endSessions(principal.id);
+  }
+
+  /**
+   * Verifies an access token (HS256 signature with JWT_SECRET, expiry) and that its user still exists, is
+   * active and has not ended the token since (token version: logout, password, role, area or active-flag
+   * change). The user row is read on every call, by primary key, so a revocation holds at once on every
+   * api instance without a cache to invalidate. Returns the user as stored now.
+   * Throws UnauthorizedException otherwise. Used by the HTTP guard, the Socket.IO handshake and Bull Board.
    */
   async verifyAccessToken(token: string): Promise<AuthUser> {
     let claims: AccessTokenClaims;
@@ -45,6 +71,14 @@ export class AuthService {
     const user = await this.users.findById(claims.sub);
     if (!user) throw new UnauthorizedException('User no longer exists');
     if (!user.isActive) throw new UnauthorizedException('User is deactivated');
-    return { id: user.id, username: user.username, role: user.role };
+    if (claims.tv !== user.tokenVersion) throw new UnauthorizedException('Token revoked');
+    return {
+      id: user.id,
+      kind: 'user',
+      username: user.username,
+      role: user.role,
+      areaIds: user.areaIds,
+      expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
+    };
   }
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
@@ -11,6 +12,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AccessScope, Scope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
 import { ApiErrorDto, ok, paginated, type ApiOk, type ApiPage } from '../common/envelope';
@@ -33,6 +35,7 @@ import { CommandsService } from './commands.service';
 @ApiBearerAuth()
 @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such meter (or deleted)' })
 @Controller('meters/:id')
+@AuditTarget('meter')
 export class CommandsController {
   constructor(private readonly commands: CommandsService) {}
 
@@ -56,8 +59,9 @@ export class CommandsController {
     @Param('id') id: string,
     @Body() body: ReadObisDto,
     @CurrentUser() user: AuthUser,
+    @Scope() scope: AccessScope,
   ): Promise<ApiOk<ReadObisResultDto>> {
-    return ok(await this.commands.readObis(id, body.obisCodes, user));
+    return ok(await this.commands.readObis(id, body.obisCodes, user, scope));
   }
 
   @Post('write-obis')
@@ -85,9 +89,10 @@ export class CommandsController {
     @Param('id') id: string,
     @Body() body: WriteObisDto,
     @CurrentUser() user: AuthUser,
+    @Scope() scope: AccessScope,
   ): Promise<ApiOk<WriteObisResultDto>> {
     return ok(
-      await this.commands.writeObis(id, body.obisCode, body.value, user),
+      await this.commands.writeObis(id, body.obisCode, body.value, user, scope),
       'Value written to the meter',
     );
   }
@@ -95,8 +100,12 @@ export class CommandsController {
   @Get('commands')
   @ApiOperation({ summary: 'Command audit trail of the meter, newest first' })
   @ApiOkResponse({ type: [CommandRecordDto] })
-  async list(@Param('id') id: string, @Query() query: PageQueryDto): Promise<ApiPage<CommandRecordDto>> {
-    const { rows, total } = await this.commands.listCommands(id, query.page, query.limit);
+  async list(
+    @Param('id') id: string,
+    @Query() query: PageQueryDto,
+    @Scope() scope: AccessScope,
+  ): Promise<ApiPage<CommandRecordDto>> {
+    const { rows, total } = await this.commands.listCommands(id, query.page, query.limit, scope);
     return paginated(rows, total, query.page, query.limit);
   }
 }

@@ -99,7 +99,9 @@ export class WriteObisResultDto {
 
 export class CommandRequesterDto {
   @ApiProperty({ nullable: true, type: String }) id!: string | null;
-  @ApiProperty({ nullable: true, type: String }) username!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "The user's name, or the API key's name" })
+  username!: string | null;
+  @ApiProperty({ enum: ['user', 'api-key'] }) kind!: 'user' | 'api-key';
 }
 
 export class CommandRecordDto {

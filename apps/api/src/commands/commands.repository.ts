@@ -1,13 +1,22 @@
-import { DRIZZLE, type Database, meterCommands, meters, users, type CommandStatus } from '@app/database';
+import {
+  apiKeys,
+  DRIZZLE,
+  type Database,
+  meterCommands,
+  meters,
+  users,
+  type CommandStatus,
+} from '@app/database';
 import { Inject, Injectable } from '@nestjs/common';
-import { and, count, desc, eq } from 'drizzle-orm';
+import { and, count, desc, eq, sql } from 'drizzle-orm';
+import type { AuthUser } from '../auth/auth-user';
 
 export interface NewCommandRecord {
   meterId: string;
   commandType: 'read' | 'write';
   obisCode: string | null;
   newValue: string | null;
-  requestedBy: string;
+  requestedBy: Pick<AuthUser, 'id' | 'kind'>;
   /** 'pending' while a worker has it; 'rejected' when refused before any meter was contacted. */
   status: Extract<CommandStatus, 'pending' | 'rejected'>;
   error?: string;
@@ -26,6 +35,7 @@ export interface CommandRecordRow {
   responseTimeMs: number | null;
   requestedById: string | null;
   requestedByUsername: string | null;
+  requestedByKind: 'user' | 'api-key';
   requestedAt: Date;
   completedAt: Date | null;
 }
@@ -44,7 +54,8 @@ export class CommandsRepository {
         commandType: record.commandType,
         obisCode: record.obisCode,
         newValue: record.newValue,
-        requestedBy: record.requestedBy,
+        requestedBy: record.requestedBy.kind === 'user' ? record.requestedBy.id : null,
+        requestedByKey: record.requestedBy.kind === 'api-key' ? record.requestedBy.id : null,
         status: record.status,
         error: record.error ?? null,
         completedAt: rejected ? new Date() : null,
@@ -83,14 +94,20 @@ export class CommandsRepository {
           status: meterCommands.status,
           error: meterCommands.error,
           responseTimeMs: meterCommands.responseTimeMs,
-          requestedById: meterCommands.requestedBy,
-          requestedByUsername: users.username,
+          requestedById: sql<
+            string | null
+          >`coalesce(${meterCommands.requestedBy}, ${meterCommands.requestedByKey})`,
+          requestedByUsername: sql<string | null>`coalesce(${users.username}, ${apiKeys.name})`,
+          requestedByKind: sql<
+            'user' | 'api-key'
+          >`case when ${meterCommands.requestedByKey} is null then 'user' else 'api-key' end`,
           requestedAt: meterCommands.requestedAt,
           completedAt: meterCommands.completedAt,
         })
         .from(meterCommands)
         .innerJoin(meters, eq(meters.id, meterCommands.meterId))
         .leftJoin(users, eq(users.id, meterCommands.requestedBy))
+        .leftJoin(apiKeys, eq(apiKeys.id, meterCommands.requestedByKey))
         .where(eq(meterCommands.meterId, meterId))
         .orderBy(desc(meterCommands.requestedAt), desc(meterCommands.id))
         .limit(limit)

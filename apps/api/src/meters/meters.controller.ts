@@ -1,5 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AccessScope, Scope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
 import { ApiOk, ApiPage, ok, paginated } from '../common';
@@ -31,6 +33,7 @@ function configuredMessage(result: BatchConfigurationResultDto): string {
 @ApiTags('meters')
 @ApiBearerAuth()
 @Controller('meters')
+@AuditTarget('meter')
 export class MetersController {
   constructor(private readonly meters: MetersService) {}
 
@@ -45,8 +48,9 @@ export class MetersController {
   async enableAllOnline(
     @Body() dto: EnableAllOnlineDto,
     @CurrentUser() user: AuthUser,
+    @Scope() scope: AccessScope,
   ): Promise<ApiOk<BatchConfigurationResultDto>> {
-    const result = await this.meters.enableAllOnline(dto, user);
+    const result = await this.meters.enableAllOnline(dto, user, scope);
     return ok(result, configuredMessage(result));
   }
 
@@ -63,15 +67,16 @@ export class MetersController {
   async configureOnline(
     @Body() dto: ConfigureOnlineDto,
     @CurrentUser() user: AuthUser,
+    @Scope() scope: AccessScope,
   ): Promise<ApiOk<BatchConfigurationResultDto>> {
-    const result = await this.meters.configureOnline(dto, user);
+    const result = await this.meters.configureOnline(dto, user, scope);
     return ok(result, configuredMessage(result));
   }
 
   @Get()
   @ApiOperation({ summary: 'List live meters with filters and pagination (any role)' })
-  async list(@Query() query: ListMetersQueryDto): Promise<ApiPage<MeterDto>> {
-    const { rows, total } = await this.meters.list(query);
+  async list(@Query() query: ListMetersQueryDto, @Scope() scope: AccessScope): Promise<ApiPage<MeterDto>> {
+    const { rows, total } = await this.meters.list(query, scope);
     return paginated(rows, total, query.page, query.limit);
   }
 
@@ -83,15 +88,15 @@ export class MetersController {
     description:
       'ipAddress/port default to METER_HOST/METER_PORT, status to online. 409 on a duplicate meterNumber.',
   })
-  async create(@Body() dto: CreateMeterDto): Promise<ApiOk<MeterDto>> {
-    return ok(await this.meters.create(dto), 'Meter created');
+  async create(@Body() dto: CreateMeterDto, @Scope() scope: AccessScope): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.create(dto, scope), 'Meter created');
   }
 
   @Get(':id')
   @ApiParam(METER_PARAM)
   @ApiOperation({ summary: 'Get a live meter by id or meterNumber (any role)' })
-  async get(@Param('id') id: string): Promise<ApiOk<MeterDto>> {
-    return ok(await this.meters.getView(id));
+  async get(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.getView(id, scope));
   }
 
   @Patch(':id')
@@ -102,8 +107,9 @@ export class MetersController {
     @Param('id') id: string,
     @Body() dto: UpdateMeterDto,
     @CurrentUser() user: AuthUser,
+    @Scope() scope: AccessScope,
   ): Promise<ApiOk<MeterDto>> {
-    return ok(await this.meters.update(id, dto, user), 'Meter updated');
+    return ok(await this.meters.update(id, dto, user, scope), 'Meter updated');
   }
 
   @Delete(':id')
@@ -113,7 +119,7 @@ export class MetersController {
     summary:
       'Soft-delete a meter: never polled again, gone from lists; its number can be reused (roles: admin)',
   })
-  async remove(@Param('id') id: string): Promise<ApiOk<MeterDto>> {
-    return ok(await this.meters.remove(id), 'Meter deleted');
+  async remove(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<MeterDto>> {
+    return ok(await this.meters.remove(id, scope), 'Meter deleted');
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, eq, ilike, inArray, isNull, or, SQL, sql } from 'drizzle-orm';
+import type { AccessScope } from '../auth/access-scope';
 import { areas, Database, DRIZZLE, Meter, meterEvents, meters, MeterStatus, NewMeter } from '@app/database';
 
 export interface MeterAreaRef {
@@ -99,19 +100,19 @@ function insertStatusEvents(reason: string): SQL {
 export class MetersRepository {
   constructor(@Inject(DRIZZLE) private readonly db: Database) {}
 
-  async findLiveById(id: string): Promise<Meter | undefined> {
+  async findLiveById(id: string, scope: AccessScope): Promise<Meter | undefined> {
     const [row] = await this.db
       .select()
       .from(meters)
-      .where(and(eq(meters.id, id), live));
+      .where(and(eq(meters.id, id), live, scope.filter(meters.areaId)));
     return row;
   }
 
-  async findLiveByNumber(meterNumber: string): Promise<Meter | undefined> {
+  async findLiveByNumber(meterNumber: string, scope: AccessScope): Promise<Meter | undefined> {
     const [row] = await this.db
       .select()
       .from(meters)
-      .where(and(eq(meters.meterNumber, meterNumber), live));
+      .where(and(eq(meters.meterNumber, meterNumber), live, scope.filter(meters.areaId)));
     return row;
   }
 
@@ -128,8 +129,11 @@ export class MetersRepository {
     filter: MeterListFilter,
     offset: number,
     limit: number,
+    scope: AccessScope,
   ): Promise<{ rows: MeterWithArea[]; total: number }> {
     const conditions: SQL[] = [live];
+    const inScope = scope.filter(meters.areaId);
+    if (inScope) conditions.push(inScope);
     if (filter.status) conditions.push(eq(meters.status, filter.status));
     if (filter.areaId) conditions.push(eq(meters.areaId, filter.areaId));
     if (filter.brand) conditions.push(sql`lower(${meters.brand}) = lower(${filter.brand})`);
@@ -220,7 +224,12 @@ export class MetersRepository {
    * the meters selected, modifiedCount those whose status, address or port actually changed. Each status
    * change gets its meter_events row (`reason`) in the same statement and is returned.
    */
-  async enableAllOnline(config: OnlineConfiguration, reason: string): Promise<BatchResult> {
+  async enableAllOnline(
+    config: OnlineConfiguration,
+    reason: string,
+    scope: AccessScope,
+  ): Promise<BatchResult> {
+    const inScope = scope.filter(meters.areaId);
     const result = await this.db.execute<{
       matched: number;
       modified: number;
@@ -233,6 +242,7 @@ export class MetersRepository {
                 or ${meters.port} is distinct from ${config.port}::int) as changed
         from ${meters}
         where ${meters.deletedAt} is null
+          ${inScope ? sql`and ${inScope}` : sql``}
           and ${meters.status} not in (${sql.join(
             LIFECYCLE_STATUSES.map((s) => sql`${s}::meter_status`),
             sql`, `,
@@ -268,6 +278,7 @@ export class MetersRepository {
     meterNumbers: string[],
     config: OnlineConfiguration,
     reason: string,
+    scope: AccessScope,
   ): Promise<BatchResult | { unmatchedIds: string[]; unmatchedNumbers: string[] }> {
     return this.db.transaction(async (tx) => {
       const byRef: SQL[] = [];
@@ -283,7 +294,7 @@ export class MetersRepository {
               port: meters.port,
             })
             .from(meters)
-            .where(and(live, or(...byRef)))
+            .where(and(live, scope.filter(meters.areaId), or(...byRef)))
             .orderBy(asc(meters.id))
             .for('update')
         : [];

@@ -5,6 +5,7 @@ import { AllowedNetworks } from '@app/meter-protocol';
 import { canonicalObisCode } from '@app/obis';
 import { MeterEventsPublisher } from '@app/realtime-publisher';
 import { AreasService } from '../areas/areas.service';
+import type { AccessScope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
 import { isUuid, pgErrorCode, PG_UNIQUE_VIOLATION } from '../common';
 import {
@@ -63,30 +64,31 @@ export class MetersService {
   }
 
   /**
-   * A live meter by uuid or by meter number. 404 for a soft-deleted meter, an unknown one or a reference
-   * that is neither a uuid nor a valid meter number (never a 500).
+   * A live meter by uuid or by meter number, within the caller's scope. 404 for a soft-deleted meter, an
+   * unknown one, one outside the scope or a reference that is neither a uuid nor a valid meter number
+   * (never a 500).
    */
-  async getByIdOrNumber(idOrNumber: string): Promise<Meter> {
-    const meter = await this.findByIdOrNumber(idOrNumber);
+  async getByIdOrNumber(idOrNumber: string, scope: AccessScope): Promise<Meter> {
+    const meter = await this.findByIdOrNumber(idOrNumber, scope);
     if (!meter) throw new NotFoundException(`Meter "${idOrNumber}" not found`);
     return meter;
   }
 
-  async findByIdOrNumber(idOrNumber: string): Promise<Meter | undefined> {
-    if (isUuid(idOrNumber)) return this.repo.findLiveById(idOrNumber.toLowerCase());
-    if (METER_NUMBER_PATTERN.test(idOrNumber)) return this.repo.findLiveByNumber(idOrNumber);
+  async findByIdOrNumber(idOrNumber: string, scope: AccessScope): Promise<Meter | undefined> {
+    if (isUuid(idOrNumber)) return this.repo.findLiveById(idOrNumber.toLowerCase(), scope);
+    if (METER_NUMBER_PATTERN.test(idOrNumber)) return this.repo.findLiveByNumber(idOrNumber, scope);
     return undefined;
   }
 
-  async getView(idOrNumber: string): Promise<MeterDto> {
-    const meter = await this.getByIdOrNumber(idOrNumber);
+  async getView(idOrNumber: string, scope: AccessScope): Promise<MeterDto> {
+    const meter = await this.getByIdOrNumber(idOrNumber, scope);
     return this.viewOf(meter.id, idOrNumber);
   }
 
-  async list(query: ListMetersQueryDto): Promise<{ rows: MeterDto[]; total: number }> {
+  async list(query: ListMetersQueryDto, scope: AccessScope): Promise<{ rows: MeterDto[]; total: number }> {
     let areaId: string | undefined;
     if (query.area) {
-      const area = await this.areas.findByIdOrCode(query.area);
+      const area = await this.areas.findByIdOrCode(query.area, scope);
       if (!area) return { rows: [], total: 0 };
       areaId = area.id;
     }
@@ -94,12 +96,13 @@ export class MetersService {
       { status: query.status, areaId, brand: query.brand, search: query.search },
       (query.page - 1) * query.limit,
       query.limit,
+      scope,
     );
     return { rows: rows.map(toMeterDto), total };
   }
 
-  async create(dto: CreateMeterDto): Promise<MeterDto> {
-    const areaId = await this.resolveArea(dto.area);
+  async create(dto: CreateMeterDto, scope: AccessScope): Promise<MeterDto> {
+    const areaId = await this.resolveArea(dto.area, scope);
     const ipAddress = this.checkAddress(dto.ipAddress ?? this.defaultHost, dto.ipAddress === undefined);
     const meter: NewMeter = {
       meterNumber: dto.meterNumber,
@@ -123,14 +126,19 @@ export class MetersService {
   }
 
   /** A status change is recorded (meter_events) with the update and published once it is committed. */
-  async update(idOrNumber: string, dto: UpdateMeterDto, user: AuthUser): Promise<MeterDto> {
-    const current = await this.getByIdOrNumber(idOrNumber);
+  async update(
+    idOrNumber: string,
+    dto: UpdateMeterDto,
+    user: AuthUser,
+    scope: AccessScope,
+  ): Promise<MeterDto> {
+    const current = await this.getByIdOrNumber(idOrNumber, scope);
     const changes: Partial<NewMeter> = {};
     if (dto.meterNumber !== undefined) changes.meterNumber = dto.meterNumber;
     if (dto.meterType !== undefined) changes.meterType = dto.meterType;
     if (dto.brand !== undefined) changes.brand = dto.brand;
     if (dto.model !== undefined) changes.model = dto.model;
-    if (dto.area !== undefined) changes.areaId = await this.resolveArea(dto.area);
+    if (dto.area !== undefined) changes.areaId = await this.resolveArea(dto.area, scope);
     if (dto.ipAddress !== undefined) changes.ipAddress = this.checkAddress(dto.ipAddress, false);
     if (dto.port !== undefined) changes.port = dto.port;
     if (dto.status !== undefined) changes.status = dto.status;
@@ -148,26 +156,38 @@ export class MetersService {
     return this.viewOf(updated.meter.id, idOrNumber);
   }
 
-  async remove(idOrNumber: string): Promise<MeterDto> {
-    const meter = await this.getByIdOrNumber(idOrNumber);
+  async remove(idOrNumber: string, scope: AccessScope): Promise<MeterDto> {
+    const meter = await this.getByIdOrNumber(idOrNumber, scope);
     const view = await this.viewOf(meter.id, idOrNumber);
     if (!(await this.repo.softDelete(meter.id)))
       throw new NotFoundException(`Meter "${idOrNumber}" not found`);
     return view;
   }
 
-  async enableAllOnline(dto: EnableAllOnlineDto, user: AuthUser): Promise<BatchConfigurationResultDto> {
+  async enableAllOnline(
+    dto: EnableAllOnlineDto,
+    user: AuthUser,
+    scope: AccessScope,
+  ): Promise<BatchConfigurationResultDto> {
     const configuration = this.onlineConfiguration(dto, 'online');
     const { statusChanges, ...counts } = await this.repo.enableAllOnline(
       configuration,
       `configured online by ${user.username}`,
+      scope,
     );
     this.publishStatusChanges(statusChanges);
     return { ...counts, configuration };
   }
 
-  /** All or nothing: references that match no live meter → 404 naming them, and nothing is changed. */
-  async configureOnline(dto: ConfigureOnlineDto, user: AuthUser): Promise<BatchConfigurationResultDto> {
+  /**
+   * All or nothing: references that match no live meter in the caller's scope → 404 naming them, and
+   * nothing is changed.
+   */
+  async configureOnline(
+    dto: ConfigureOnlineDto,
+    user: AuthUser,
+    scope: AccessScope,
+  ): Promise<BatchConfigurationResultDto> {
     const configuration = this.onlineConfiguration(dto, dto.status ?? 'online');
     const refs = [...new Set(dto.meterIds)];
     const ids = [...new Set(refs.filter(isUuid).map((id) => id.toLowerCase()))];
@@ -178,6 +198,7 @@ export class MetersService {
       numbers,
       configuration,
       `configured ${configuration.status} by ${user.username}`,
+      scope,
     );
     if ('unmatchedIds' in result) {
       const unmatched = [...result.unmatchedIds, ...result.unmatchedNumbers];
@@ -228,8 +249,9 @@ export class MetersService {
     );
   }
 
-  private async resolveArea(ref: string): Promise<string> {
-    const area = await this.areas.findByIdOrCode(ref);
+  /** An area outside the caller's scope is answered as one that does not exist. */
+  private async resolveArea(ref: string, scope: AccessScope): Promise<string> {
+    const area = await this.areas.findByIdOrCode(ref, scope);
     if (!area) throw new BadRequestException(`area "${ref}" does not exist (give an area id or code)`);
     return area.id;
   }

@@ -9,6 +9,7 @@ import {
 import { ApiEnv } from '@app/config';
 import { PG_POOL } from '@app/database';
 import { InjectQueue } from '@nestjs/bullmq';
+import type { AccessScope } from '../auth/access-scope';
 import { Inject, Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
@@ -72,11 +73,15 @@ export class PollingStatusService {
     this.keys = pollingKeys(env.QUEUE_PREFIX);
   }
 
-  async getStatus(nowMs = Date.now()): Promise<PollingStatus> {
+  /**
+   * `scope`: the online/offline meter counts are the caller's areas'; the rest (workers, queues, the last
+   * interval) describes the polling machinery, which is one for the fleet and names no meter.
+   */
+  async getStatus(scope: AccessScope, nowMs = Date.now()): Promise<PollingStatus> {
     const intervalMs = await this.interval.current();
     const [workers, counts, schedulerCount, poll, command] = await Promise.all([
       this.liveWorkers(),
-      this.meterCounts(),
+      this.meterCounts(scope),
       this.pollQueue.getJobSchedulersCount(),
       this.queueDepths(this.pollQueue),
       this.queueDepths(this.commandQueue),
@@ -112,10 +117,11 @@ export class PollingStatusService {
     return live;
   }
 
-  private async meterCounts(): Promise<{ online: number; offline: number }> {
+  private async meterCounts(scope: AccessScope): Promise<{ online: number; offline: number }> {
     const { rows } = await this.pool.query<{ online: string; offline: string }>(
       `SELECT count(*) FILTER (WHERE status = 'online') AS online, count(*) FILTER (WHERE status = 'offline') AS offline
-       FROM meters WHERE deleted_at IS NULL`,
+       FROM meters WHERE deleted_at IS NULL AND ($1::uuid[] IS NULL OR area_id = ANY($1::uuid[]))`,
+      [scope.areaIds],
     );
     return { online: Number(rows[0].online), offline: Number(rows[0].offline) };
   }

@@ -1,5 +1,7 @@
 import { Body, Controller, Get, HttpCode, Put } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AccessScope, Scope } from '../auth/access-scope';
 import { CurrentUser, Roles } from '../auth/decorators';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiOk, ok } from '../common/envelope';
@@ -11,6 +13,7 @@ import { PollingStatus, PollingStatusService } from './polling-status.service';
 @ApiTags('polling')
 @ApiBearerAuth()
 @Controller('meters/polling')
+@AuditTarget('polling')
 export class PollingController {
   constructor(
     private readonly status: PollingStatusService,
@@ -21,8 +24,8 @@ export class PollingController {
   @ApiOperation({
     summary: 'State of scheduled polling across all workers (any authenticated role)',
   })
-  async getStatus(): Promise<ApiOk<PollingStatus>> {
-    return ok(await this.status.getStatus());
+  async getStatus(@Scope() scope: AccessScope): Promise<ApiOk<PollingStatus>> {
+    return ok(await this.status.getStatus(scope));
   }
 
   @Put('interval')

@@ -7,6 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AccessScope, Scope } from '../auth/access-scope';
 import { ApiErrorDto, ok, paginated, type ApiOk, type ApiPage } from '../common/envelope';
 import { HistoryQueryDto, LatestReadingDto, ReadRecordDto } from './readings.dto';
 import { ReadingsService } from './readings.service';
@@ -22,8 +23,8 @@ export class ReadingsController {
   @Get()
   @ApiOperation({ summary: 'The latest read that returned values, and the latest attempt' })
   @ApiOkResponse({ type: LatestReadingDto })
-  async latest(@Param('id') id: string): Promise<ApiOk<LatestReadingDto>> {
-    return ok(await this.readings.latest(id));
+  async latest(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<LatestReadingDto>> {
+    return ok(await this.readings.latest(id, scope));
   }
 
   @Get('history')
@@ -37,8 +38,12 @@ export class ReadingsController {
     type: ApiErrorDto,
     description: 'Invalid dates, range over 31 days, bad code or limit',
   })
-  async history(@Param('id') id: string, @Query() query: HistoryQueryDto): Promise<ApiPage<unknown>> {
-    const result = await this.readings.history(id, query);
+  async history(
+    @Param('id') id: string,
+    @Query() query: HistoryQueryDto,
+    @Scope() scope: AccessScope,
+  ): Promise<ApiPage<unknown>> {
+    const result = await this.readings.history(id, query, scope);
     return paginated<unknown>(result.data, result.total, result.page, result.limit);
   }
 }

@@ -1,6 +1,7 @@
 import { decodeReadValue, decodeReadValues } from '@app/database';
 import { canonicalObisCode, findObisDefinition } from '@app/obis';
 import { BadRequestException, Injectable } from '@nestjs/common';
+import type { AccessScope } from '../auth/access-scope';
 import { MetersService } from '../meters/meters.service';
 import {
   DEFAULT_RECORDS_LIMIT,
@@ -35,8 +36,8 @@ export class ReadingsService {
     private readonly meters: MetersService,
   ) {}
 
-  async latest(idOrNumber: string): Promise<LatestReadingDto> {
-    const meter = await this.meters.getByIdOrNumber(idOrNumber);
+  async latest(idOrNumber: string, scope: AccessScope): Promise<LatestReadingDto> {
+    const meter = await this.meters.getByIdOrNumber(idOrNumber, scope);
     const row = await this.repository.latest(meter.id);
     return {
       meterId: meter.id,
@@ -53,13 +54,18 @@ export class ReadingsService {
     };
   }
 
-  async history(idOrNumber: string, query: HistoryQueryDto, now = new Date()): Promise<HistoryPage> {
+  async history(
+    idOrNumber: string,
+    query: HistoryQueryDto,
+    scope: AccessScope,
+    now = new Date(),
+  ): Promise<HistoryPage> {
     const range = historyRange(query.startDate, query.endDate, now);
     const code = query.obisCode === undefined ? undefined : canonicalObisCode(query.obisCode);
     if (code === null) throw new BadRequestException(`obisCode ${query.obisCode} is not an OBIS code`);
     if (query.bucket && !code) throw new BadRequestException('bucket needs an obisCode to aggregate');
     const page = query.page;
-    const meter = await this.meters.getByIdOrNumber(idOrNumber);
+    const meter = await this.meters.getByIdOrNumber(idOrNumber, scope);
 
     if (!code) {
       const limit = query.limit ?? DEFAULT_RECORDS_LIMIT;

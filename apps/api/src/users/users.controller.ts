@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/decorators';
 import { ApiOk, ApiPage, ok, paginated, PageQueryDto, ParseIdPipe } from '../common';
@@ -9,6 +10,7 @@ import { toUserDto, UsersService } from './users.service';
 @ApiBearerAuth()
 @Roles('admin')
 @Controller('users')
+@AuditTarget('user')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 

@@ -1,5 +1,7 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import type { User } from '@app/database';
+import { AreasService } from '../areas/areas.service';
+import { SessionRevocation } from '../auth/session-revocation';
 import { PasswordHasher } from './password-hasher';
 import { CreateUserDto, UpdateUserDto, UserDto } from './users.dto';
 import { UserChanges, UsersRepository } from './users.repository';
@@ -10,6 +12,7 @@ export function toUserDto(user: User): UserDto {
     username: user.username,
     role: user.role,
     isActive: user.isActive,
+    areaIds: user.areaIds,
     lastLoginAt: user.lastLoginAt,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
@@ -21,6 +24,8 @@ export class UsersService {
   constructor(
     private readonly repo: UsersRepository,
     private readonly hasher: PasswordHasher,
+    private readonly areas: AreasService,
+    private readonly revocation: SessionRevocation,
   ) {}
 
   findById(id: string): Promise<User | undefined> {
@@ -42,23 +47,41 @@ export class UsersService {
   }
 
   async create(dto: CreateUserDto): Promise<User> {
+    const areaIds = await this.areas.assignable(dto.role, dto.areaIds ?? []);
     const passwordHash = await this.hasher.hash(dto.password);
-    const user = await this.repo.insert({ username: dto.username, passwordHash, role: dto.role });
+    const user = await this.repo.insert({ username: dto.username, passwordHash, role: dto.role, areaIds });
     if (!user) throw new ConflictException(`Username "${dto.username}" is already taken`);
     return user;
   }
 
+  /**
+   * A change of password, role, areas or active flag ends the user's tokens at once and disconnects their
+   * sockets (they log in again and get what they may now do).
+   */
   async update(id: string, dto: UpdateUserDto): Promise<User> {
+    const current = await this.getById(id);
     const changes: UserChanges = {};
     if (dto.role !== undefined) changes.role = dto.role;
     if (dto.isActive !== undefined) changes.isActive = dto.isActive;
+    if (dto.role !== undefined || dto.areaIds !== undefined) {
+      changes.areaIds = await this.areas.assignable(
+        dto.role ?? current.role,
+        dto.areaIds ?? (dto.role === 'admin' ? [] : current.areaIds),
+      );
+    }
     if (dto.password !== undefined) changes.passwordHash = await this.hasher.hash(dto.password);
     const result = await this.repo.updateKeepingAnAdmin(id, changes);
     if (result === undefined) throw new NotFoundException('User not found');
     if (result === 'last-admin') {
       throw new ConflictException('Cannot deactivate or demote the last active admin');
     }
-    return result;
+    if (result.revoked) this.revocation.disconnect({ id, kind: 'user' }, 'credentials or rights changed');
+    return result.user;
+  }
+
+  /** Logout: every token the user holds ends now, and their sockets are disconnected. */
+  async endSessions(id: string): Promise<void> {
+    if (await this.repo.bumpTokenVersion(id)) this.revocation.disconnect({ id, kind: 'user' }, 'logged out');
   }
 
   async verifyPassword(user: User, password: string): Promise<boolean> {

@@ -17,6 +17,10 @@ export const MAINTENANCE_LOCK_TIMEOUT_MS = 10_000;
 export const EVENT_DELETE_BATCH = 5_000;
 /** ...and at most this many statements per run (1,000,000 rows); the next run continues. */
 export const EVENT_DELETE_MAX_BATCHES = 200;
+/** Expired audit_log rows deleted per statement (each its own transaction, the trigger allowing it)... */
+export const AUDIT_DELETE_BATCH = 1_000;
+/** ...and at most this many statements per run (100,000 rows); the next run continues. */
+export const AUDIT_DELETE_MAX_BATCHES = 100;
 const PARTITION_NAME = /^meter_reads_p(\d{4})(\d{2})(\d{2})$/;
 const LOCK_NOT_AVAILABLE = '55P03';
 
@@ -40,6 +44,8 @@ export function expiredPartitions(names: readonly string[], nowMs: number, reten
 }
 
 export interface MaintenanceReport {
+  /** Expired audit_log rows deleted (AUDIT_RETENTION_DAYS). */
+  deletedAuditEntries: number;
   /** False when another process held the maintenance lock (it is doing the same work). */
   ran: boolean;
   created: string[];
@@ -74,12 +80,14 @@ interface ReadPartitions {
 export class PartitionMaintenanceService {
   private readonly logger = new Logger(PartitionMaintenanceService.name);
   private readonly retentionDays: number;
+  private readonly auditRetentionDays: number;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     env: WorkerEnv,
   ) {
     this.retentionDays = env.READINGS_RETENTION_DAYS;
+    this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
   }
 
   async run(nowMs = Date.now()): Promise<MaintenanceReport> {
@@ -90,6 +98,7 @@ export class PartitionMaintenanceService {
       finalized: [],
       deletedEvents: 0,
       eventDeleteStatements: 0,
+      deletedAuditEntries: 0,
       postponed: [],
     };
     const client = await this.pool.connect();
@@ -114,11 +123,18 @@ export class PartitionMaintenanceService {
     } finally {
       client.release(broken);
     }
-    if (report.created.length || report.dropped.length || report.finalized.length || report.deletedEvents) {
+    if (
+      report.created.length ||
+      report.dropped.length ||
+      report.finalized.length ||
+      report.deletedEvents ||
+      report.deletedAuditEntries
+    ) {
       this.logger.log(
         `partitions: created [${report.created.join(', ')}], dropped [${report.dropped.join(', ')}], ` +
           `detaches finalized [${report.finalized.join(', ')}], expired meter events deleted ` +
-          `${report.deletedEvents} in ${report.eventDeleteStatements} statements`,
+          `${report.deletedEvents} in ${report.eventDeleteStatements} statements, expired audit entries ` +
+          `deleted ${report.deletedAuditEntries}`,
       );
     }
     if (report.postponed.length) {
@@ -167,6 +183,38 @@ export class PartitionMaintenanceService {
     }
 
     await this.deleteExpiredEvents(client, new Date(today - this.retentionDays * DAY_MS), report);
+    await this.deleteExpiredAudit(client, new Date(nowMs - this.auditRetentionDays * DAY_MS), report);
+  }
+
+  /**
+   * Deletes audit entries older than `cutoff` (AUDIT_RETENTION_DAYS), AUDIT_DELETE_BATCH per transaction.
+   * audit_log refuses DELETE (migration 0006) except in a transaction that set hes.audit_retention, which
+   * only this statement's transaction does.
+   */
+  private async deleteExpiredAudit(
+    client: PoolClient,
+    cutoff: Date,
+    report: MaintenanceReport,
+  ): Promise<void> {
+    for (let batch = 0; batch < AUDIT_DELETE_MAX_BATCHES; batch++) {
+      let deleted = 0;
+      await client.query('BEGIN');
+      try {
+        await client.query(`SELECT set_config('hes.audit_retention', 'on', true)`);
+        const { rowCount } = await client.query(
+          `DELETE FROM audit_log WHERE id IN (
+             SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT ${AUDIT_DELETE_BATCH})`,
+          [cutoff],
+        );
+        deleted = rowCount ?? 0;
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+      report.deletedAuditEntries += deleted;
+      if (deleted < AUDIT_DELETE_BATCH) return;
+    }
   }
 
   /** Runs one step; a lock it could not get in time postpones it to the next run instead of failing the run. */

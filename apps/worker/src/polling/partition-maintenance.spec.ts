@@ -3,6 +3,7 @@ import { createScratchDatabase, type ScratchDatabase } from '@app/testing';
 import { Client, Pool } from 'pg';
 import {
   EVENT_DELETE_BATCH,
+  AUDIT_DELETE_BATCH,
   MAINTENANCE_LOCK_KEY,
   PartitionMaintenanceService,
 } from './partition-maintenance.service';
@@ -10,6 +11,7 @@ import {
 /** Against a real, migrated PostgreSQL database of its own (the dates are far from today on purpose). */
 describe('PartitionMaintenanceService (real PostgreSQL)', () => {
   const RETENTION_DAYS = 2;
+  const AUDIT_RETENTION = 14;
   let db: ScratchDatabase;
   let pool: Pool;
   let service: PartitionMaintenanceService;
@@ -49,7 +51,10 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createScratchDatabase();
     pool = new Pool({ connectionString: db.url, max: 4 });
-    service = new PartitionMaintenanceService(pool, { READINGS_RETENTION_DAYS: RETENTION_DAYS } as WorkerEnv);
+    service = new PartitionMaintenanceService(pool, {
+      READINGS_RETENTION_DAYS: RETENTION_DAYS,
+      AUDIT_RETENTION_DAYS: AUDIT_RETENTION,
+    } as WorkerEnv);
     const area = await pool.query<{ id: string }>(
       `insert into areas (name, code) values ('Maintenance', 'MNT') returning id`,
     );
@@ -215,6 +220,32 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
       `select reason from meter_events where created_at >= '2031-06-01'`,
     );
     expect(rows.map((r) => r.reason)).toEqual(['keep']);
+  });
+
+  it(`deletes audit entries older than AUDIT_RETENTION_DAYS in batches of ${AUDIT_DELETE_BATCH}; nothing else may delete or change them`, async () => {
+    const insert = (at: string, count: number, action: string) =>
+      pool.query(
+        `insert into audit_log (at, actor_type, actor_name, action, outcome, status_code)
+         select timestamptz '${at}' + g * interval '1 second', 'user', 'tester', $2, 'success', 200
+         from generate_series(1, $1) g`,
+        [count, action],
+      );
+    await insert('2032-01-01T00:00:00Z', AUDIT_DELETE_BATCH + 3, 'old.change');
+    await insert('2032-01-20T00:00:00Z', 2, 'recent.change');
+    // Without maintenance's transaction setting, the table refuses DELETE, UPDATE and TRUNCATE.
+    await expect(pool.query(`delete from audit_log where action = 'old.change'`)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(pool.query(`update audit_log set actor_name = 'x'`)).rejects.toThrow(/append-only/);
+    await expect(pool.query('truncate audit_log')).rejects.toThrow(/append-only/);
+
+    const report = await service.run(day('2032-01-25'));
+    expect(report.deletedAuditEntries).toBe(AUDIT_DELETE_BATCH + 3);
+    const { rows } = await pool.query<{ action: string; n: number }>(
+      `select action, count(*)::int as n from audit_log where at >= '2032-01-01' group by action`,
+    );
+    expect(rows).toEqual([{ action: 'recent.change', n: 2 }]);
+    await expect(pool.query(`delete from audit_log`)).rejects.toThrow(/append-only/);
   });
 
   it('runs once at a time across processes: while another session holds the maintenance lock, a run does nothing', async () => {

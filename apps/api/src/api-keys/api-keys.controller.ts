@@ -1,0 +1,44 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { AuditTarget } from '../audit/audit-target.decorator';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '../auth/auth-user';
+import { CurrentUser, Roles } from '../auth/decorators';
+import { ApiOk, ApiPage, ok, paginated, PageQueryDto, ParseIdPipe } from '../common';
+import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto';
+import { ApiKeysService } from './api-keys.service';
+
+@ApiTags('api keys')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('api-keys')
+@AuditTarget('api-key')
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({
+    summary:
+      'Create an integration key with a role, optional areas and expiry (roles: admin). The key is in this ' +
+      'answer only; send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.',
+  })
+  async create(
+    @Body() dto: CreateApiKeyDto,
+    @CurrentUser() creator: AuthUser,
+  ): Promise<ApiOk<CreatedApiKeyDto>> {
+    return ok(await this.keys.create(dto, creator), 'API key created: store it now, it is not shown again');
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API keys with their last use, newest first (roles: admin)' })
+  async list(@Query() query: PageQueryDto): Promise<ApiPage<ApiKeyDto>> {
+    const { rows, total } = await this.keys.list(query.page, query.limit);
+    return paginated(rows, total, query.page, query.limit);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Revoke an API key at once (roles: admin); it stays listed as revoked' })
+  async revoke(@Param('id', ParseIdPipe) id: string): Promise<ApiOk<ApiKeyDto>> {
+    return ok(await this.keys.revoke(id), 'API key revoked');
+  }
+}
