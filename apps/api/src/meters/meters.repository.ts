@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, count, eq, ilike, inArray, isNull, or, SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, ilike, inArray, isNull, or, SQL, sql } from 'drizzle-orm';
 import { areas, Database, DRIZZLE, Meter, meterEvents, meters, MeterStatus, NewMeter } from '@app/database';
 
 export interface MeterAreaRef {
@@ -51,6 +51,21 @@ const areaRef = { id: areas.id, name: areas.name, code: areas.code };
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The list's filter as conditions on live meters (search is served by the trigram indexes of 0007). */
+function listConditions(filter: MeterListFilter): SQL[] {
+  const conditions: SQL[] = [live];
+  if (filter.status) conditions.push(eq(meters.status, filter.status));
+  if (filter.areaId) conditions.push(eq(meters.areaId, filter.areaId));
+  if (filter.brand) conditions.push(sql`lower(${meters.brand}) = lower(${filter.brand})`);
+  if (filter.search) {
+    const pattern = `%${escapeLike(filter.search)}%`;
+    conditions.push(
+      or(ilike(meters.meterNumber, pattern), ilike(meters.brand, pattern), ilike(meters.model, pattern))!,
+    );
+  }
+  return conditions;
 }
 
 /**
@@ -124,32 +139,50 @@ export class MetersRepository {
     return row && { ...row.meter, area: row.area };
   }
 
+  /**
+   * One page of live meters in meter_number order: `after` (a meter number) continues after that meter
+   * (keyset, cost independent of depth); otherwise `offset`. The page's ids are chosen on meters alone
+   * (an index-only walk of (meter_number, id) when unfiltered) and only those rows are joined and read.
+   */
   async list(
     filter: MeterListFilter,
-    offset: number,
-    limit: number,
-  ): Promise<{ rows: MeterWithArea[]; total: number }> {
-    const conditions: SQL[] = [live];
-    if (filter.status) conditions.push(eq(meters.status, filter.status));
-    if (filter.areaId) conditions.push(eq(meters.areaId, filter.areaId));
-    if (filter.brand) conditions.push(sql`lower(${meters.brand}) = lower(${filter.brand})`);
-    if (filter.search) {
-      const pattern = `%${escapeLike(filter.search)}%`;
-      conditions.push(
-        or(ilike(meters.meterNumber, pattern), ilike(meters.brand, pattern), ilike(meters.model, pattern))!,
-      );
-    }
-    const where = and(...conditions);
+    page: { offset: number; limit: number; after?: string },
+  ): Promise<MeterWithArea[]> {
+    const conditions = listConditions(filter);
+    if (page.after !== undefined) conditions.push(gt(meters.meterNumber, page.after));
+    const ids = this.db
+      .select({ id: meters.id, meterNumber: meters.meterNumber })
+      .from(meters)
+      .where(and(...conditions))
+      .orderBy(asc(meters.meterNumber))
+      .offset(page.after !== undefined ? 0 : page.offset)
+      .limit(page.limit)
+      .as('page');
     const rows = await this.db
       .select({ meter: meters, area: areaRef })
-      .from(meters)
+      .from(ids)
+      .innerJoin(meters, eq(meters.id, ids.id))
       .innerJoin(areas, eq(areas.id, meters.areaId))
-      .where(where)
-      .orderBy(asc(meters.meterNumber))
-      .offset(offset)
-      .limit(limit);
-    const [{ total }] = await this.db.select({ total: count() }).from(meters).where(where);
-    return { rows: rows.map((r) => ({ ...r.meter, area: r.area })), total };
+      .orderBy(asc(ids.meterNumber));
+    return rows.map((r) => ({ ...r.meter, area: r.area }));
+  }
+
+  /**
+   * How many live meters match, counted exactly up to `cap`; beyond it, PostgreSQL's planner estimate
+   * (never below cap + 1), so a broad filter never counts the whole fleet.
+   */
+  async countUpTo(filter: MeterListFilter, cap: number): Promise<{ total: number; exact: boolean }> {
+    const matching = this.db
+      .select({ one: sql`1` })
+      .from(meters)
+      .where(and(...listConditions(filter)));
+    const [{ n }] = await this.db.select({ n: count() }).from(matching.limit(cap + 1).as('capped'));
+    if (n <= cap) return { total: n, exact: true };
+    const plan = await this.db.execute<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+      sql`explain (format json) ${matching}`,
+    );
+    const estimate = Math.round(plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    return { total: Math.max(estimate, cap + 1), exact: false };
   }
 
   async insert(meter: NewMeter): Promise<Meter> {

@@ -21,6 +21,11 @@ import { API_POLLING_REDIS } from './polling-redis.provider';
 const DEFAULT_METER_TIMEOUT_MS = 10_000;
 /** Time for a batch's results to be stored and counted after its last meter's deadline. */
 const STORE_SLACK_MS = 2_000;
+/**
+ * How stale the online/offline counts may be: counting 100,000 meters on every request of every open
+ * console would be most of this endpoint's cost, and statuses change at the pace of polling anyway.
+ */
+export const METER_COUNTS_TTL_MS = 2_000;
 
 export interface QueueDepths {
   waiting: number;
@@ -60,6 +65,8 @@ export interface PollingStatus {
 @Injectable()
 export class PollingStatusService {
   private readonly keys: ReturnType<typeof pollingKeys>;
+  /** The last count and when it was started; concurrent requests share one query in flight. */
+  private counts?: { startedAt: number; value: Promise<{ online: number; offline: number }> };
 
   constructor(
     @InjectQueue(QUEUES.POLL) private readonly pollQueue: Queue,
@@ -112,7 +119,19 @@ export class PollingStatusService {
     return live;
   }
 
-  private async meterCounts(): Promise<{ online: number; offline: number }> {
+  /** At most METER_COUNTS_TTL_MS old; a failed count is not kept. */
+  private meterCounts(): Promise<{ online: number; offline: number }> {
+    const now = Date.now();
+    if (this.counts && now - this.counts.startedAt < METER_COUNTS_TTL_MS) return this.counts.value;
+    const counts = { startedAt: now, value: this.countMeters() };
+    this.counts = counts;
+    counts.value.catch(() => {
+      if (this.counts === counts) this.counts = undefined;
+    });
+    return counts.value;
+  }
+
+  private async countMeters(): Promise<{ online: number; offline: number }> {
     const { rows } = await this.pool.query<{ online: string; offline: string }>(
       `SELECT count(*) FILTER (WHERE status = 'online') AS online, count(*) FILTER (WHERE status = 'offline') AS offline
        FROM meters WHERE deleted_at IS NULL`,

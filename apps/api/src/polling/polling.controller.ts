@@ -1,15 +1,17 @@
 import { Body, Controller, Get, HttpCode, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Roles } from '../auth/decorators';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiOk, ok } from '../common/envelope';
-import { PollingIntervalDto, SetPollingIntervalDto } from './polling.dto';
+import { ApiErrors, ApiOkEnvelope } from '../common/openapi';
+import { PollingIntervalDto, PollingStatusDto, SetPollingIntervalDto } from './polling.dto';
 import { PollScheduleService } from './poll-schedule.service';
-import { PollingStatus, PollingStatusService } from './polling-status.service';
+import { PollingStatusService } from './polling-status.service';
 
 /** Registered before MetersModule's controller so `GET /api/meters/:id` does not capture `polling`. */
 @ApiTags('polling')
 @ApiBearerAuth()
+@ApiErrors([401, 503])
 @Controller('meters/polling')
 export class PollingController {
   constructor(
@@ -21,7 +23,8 @@ export class PollingController {
   @ApiOperation({
     summary: 'State of scheduled polling across all workers (any authenticated role)',
   })
-  async getStatus(): Promise<ApiOk<PollingStatus>> {
+  @ApiOkEnvelope(PollingStatusDto)
+  async getStatus(): Promise<ApiOk<PollingStatusDto>> {
     return ok(await this.status.getStatus());
   }
 
@@ -34,7 +37,8 @@ export class PollingController {
       'Stored in PostgreSQL and in force for every api and worker, whatever their METER_POLLING_INTERVAL ' +
       '(which only seeds a new database). The schedules are rewritten at once.',
   })
-  @ApiOkResponse({ type: PollingIntervalDto })
+  @ApiOkEnvelope(PollingIntervalDto)
+  @ApiErrors([400])
   async setInterval(
     @Body() dto: SetPollingIntervalDto,
     @CurrentUser() user: AuthUser,
