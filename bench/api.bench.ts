@@ -6,6 +6,7 @@
  *
  *   npm run bench:api
  *   BENCH_METERS=20000 BENCH_DURATION_S=5 npm run bench:api
+ *   BENCH_ONLY='page|cursor' npm run bench:api
  *
  * Prints p50 / p95 / req/s per case, and PASS/FAIL against the targets (lists, filters, search and deep
  * pages p95 < 100 ms; polling status p95 < 50 ms). Any non-2xx answer fails the run. The machine is
@@ -41,7 +42,10 @@ interface BenchCase {
 /** The deepest page of 100 the registry has, capped at the issue's page 900. */
 const DEEP_PAGE = Math.min(900, Math.ceil(METERS / 100));
 
-const CASES: BenchCase[] = [
+/** BENCH_ONLY: a regular expression; only the cases whose name matches run. */
+const ONLY = new RegExp(process.env.BENCH_ONLY ?? '');
+
+const ALL_CASES: BenchCase[] = [
   { name: 'floor: health/live', path: '/api/health/live', targetP95Ms: null },
   { name: 'list page 1 (limit 100)', path: '/api/meters?page=1&limit=100', targetP95Ms: 100 },
   {
@@ -59,6 +63,7 @@ const CASES: BenchCase[] = [
   { name: 'one meter', path: `/api/meters/PERF-${pad(Math.floor(METERS / 2))}`, targetP95Ms: 100 },
   { name: 'polling status', path: '/api/meters/polling/status', targetP95Ms: 50 },
 ];
+const CASES = ALL_CASES.filter((c) => ONLY.test(c.name));
 
 function pad(n: number): string {
   return String(n).padStart(5, '0');
