@@ -18,9 +18,9 @@ import {
   MeterPageDto,
   UpdateMeterDto,
 } from './meters.dto';
-import { MetersRepository, MeterStatusChange, MeterWithArea, OnlineConfiguration } from './meters.repository';
+import { MetersRepository, MeterStatusChange, MeterView, OnlineConfiguration } from './meters.repository';
 
-export function toMeterDto(meter: MeterWithArea): MeterDto {
+export function toMeterDto(meter: MeterView): MeterDto {
   return {
     id: meter.id,
     meterNumber: meter.meterNumber,
