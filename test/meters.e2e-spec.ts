@@ -261,14 +261,28 @@ describe('meters registry', () => {
       const first = await as('viewer').get(`/api/meters?area=${listArea.id}`);
       expect(first.status).toBe(200);
       expect(first.body.success).toBe(true);
-      expect(first.body.pagination).toEqual({ total: 25, page: 1, pages: 2, limit: 20 });
+      expect(first.body.pagination).toEqual({
+        total: 25,
+        page: 1,
+        pages: 2,
+        limit: 20,
+        totalExact: true,
+        nextCursor: first.body.data[19].meterNumber,
+      });
       expect(first.body.data).toHaveLength(20);
       const pages = [];
       for (let page = 1; page <= 3; page++) {
         pages.push((await as('viewer').get(`/api/meters?area=${listArea.id}&limit=10&page=${page}`)).body);
       }
       expect(pages.map((p) => p.data.length)).toEqual([10, 10, 5]);
-      expect(pages[2].pagination).toEqual({ total: 25, page: 3, pages: 3, limit: 10 });
+      expect(pages[2].pagination).toEqual({
+        total: 25,
+        page: 3,
+        pages: 3,
+        limit: 10,
+        totalExact: true,
+        nextCursor: null,
+      });
       const ids = pages.flatMap((p) => p.data.map((m: { id: string }) => m.id));
       expect(new Set(ids).size).toBe(25);
       const beyond = await as('viewer').get(`/api/meters?area=${listArea.id}&limit=10&page=4`);
@@ -301,8 +315,48 @@ describe('meters registry', () => {
       expect(unknownArea.body).toEqual({
         success: true,
         data: [],
-        pagination: { total: 0, page: 1, pages: 0, limit: 20 },
+        pagination: { total: 0, page: 1, pages: 0, limit: 20, totalExact: true, nextCursor: null },
       });
+    });
+
+    it('continues after nextCursor (keyset): the same meters as the numbered pages, in order', async () => {
+      const byOffset = await as('viewer').get(`/api/meters?area=${listArea.id}&limit=25`);
+      const walked: string[] = [];
+      let cursor: string | null = null;
+      for (let i = 0; i < 5; i++) {
+        const after: string = cursor ? `&cursor=${cursor}` : '';
+        const res = await as('viewer').get(`/api/meters?area=${listArea.id}&limit=10${after}`);
+        expect(res.status).toBe(200);
+        walked.push(...res.body.data.map((m: { meterNumber: string }) => m.meterNumber));
+        cursor = res.body.pagination.nextCursor;
+        if (!cursor) break;
+      }
+      expect(cursor).toBeNull();
+      expect(walked).toEqual(byOffset.body.data.map((m: { meterNumber: string }) => m.meterNumber));
+      expect([...walked].sort()).toEqual(walked);
+      // A meter added behind the cursor does not shift the pages still to come.
+      const third = await as('viewer').get(`/api/meters?area=${listArea.id}&limit=10&cursor=${walked[19]}`);
+      expect(third.body.data.map((m: { meterNumber: string }) => m.meterNumber)).toEqual(walked.slice(20));
+    });
+
+    it('counts exactly up to 1,000 matches and estimates beyond, saying which (totalExact)', async () => {
+      const big = await createArea();
+      await pool.query(
+        `insert into meters (meter_number, meter_type, brand, model, area_id, status)
+         select 'BIG' || $2 || '-' || lpad(i::text, 4, '0'), 'single-phase', 'bigbrand', 'B', $1,
+                (case when i < 10 then 'offline' else 'warehouse' end)::meter_status
+         from generate_series(0, 1099) as i`,
+        [big.id, uid()],
+      );
+      await pool.query('analyze meters');
+      const broad = await as('viewer').get(`/api/meters?area=${big.code}&limit=100`);
+      expect(broad.status).toBe(200);
+      expect(broad.body.data).toHaveLength(100);
+      expect(broad.body.pagination.totalExact).toBe(false);
+      expect(broad.body.pagination.total).toBeGreaterThan(1000);
+      expect(broad.body.pagination.pages).toBe(Math.ceil(broad.body.pagination.total / 100));
+      const narrow = await as('viewer').get(`/api/meters?area=${big.code}&status=offline`);
+      expect(narrow.body.pagination).toMatchObject({ total: 10, totalExact: true, nextCursor: null });
     });
 
     it.each([
@@ -314,6 +368,7 @@ describe('meters registry', () => {
       ['status=broken', /status must be one of the following values/],
       ['sort=brand', /property sort should not exist/],
       [`search=${'s'.repeat(65)}`, /search must be shorter than or equal to 64/],
+      ['cursor=no%20such%20cursor', /cursor must be a nextCursor from a previous page/],
     ])('refuses ?%s with 400', async (query, message) => {
       const res = await as('viewer').get(`/api/meters?${query}`);
       expect(res.status).toBe(400);

@@ -138,6 +138,24 @@ export const meters = pgTable(
     index('meters_status_idx')
       .on(t.status)
       .where(sql`${t.deletedAt} is null`),
+    // The meter list at fleet scale (0007): trigram indexes for search, (filter, meter_number) for pages.
+    ...(['meterNumber', 'brand', 'model'] as const).map((column) =>
+      index(`meters_${t[column].name}_trgm_idx`)
+        .using('gin', t[column].op('gin_trgm_ops'))
+        .where(sql`${t.deletedAt} is null`),
+    ),
+    index('meters_live_brand_number_idx')
+      .on(sql`lower(${t.brand})`, t.meterNumber)
+      .where(sql`${t.deletedAt} is null`),
+    index('meters_live_status_number_idx')
+      .on(t.status, t.meterNumber)
+      .where(sql`${t.deletedAt} is null`),
+    index('meters_live_area_number_idx')
+      .on(t.areaId, t.meterNumber)
+      .where(sql`${t.deletedAt} is null`),
+    index('meters_live_number_id_idx')
+      .on(t.meterNumber, t.id)
+      .where(sql`${t.deletedAt} is null`),
   ],
 );
 

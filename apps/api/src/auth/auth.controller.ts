@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, NotFoundException, Post, UseGuards } from '@nestjs/common';
 import { AuditTarget } from '../audit/audit-target.decorator';
-import { ApiBearerAuth, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { ApiErrorDto, ApiOk, ok } from '../common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiOk, ApiOkEnvelope, ok } from '../common';
 import { UserDto } from '../users/users.dto';
 import { toUserDto, UsersService } from '../users/users.service';
 import { LoginDto, LoginResultDto } from './auth.dto';
@@ -24,7 +24,11 @@ export class AuthController {
   @HttpCode(200)
   @UseGuards(LoginThrottlerGuard)
   @ApiOperation({ summary: 'Exchange username and password for an access token (public, rate limited)' })
-  @ApiTooManyRequestsResponse({ type: ApiErrorDto })
+  @ApiOkEnvelope(LoginResultDto)
+  @ApiErrors([400, 401, 429, 503], {
+    401: 'Wrong username or password, or the user is deactivated',
+    429: 'Too many logins from this address: retry after the Retry-After header',
+  })
   async login(@Body() dto: LoginDto): Promise<ApiOk<LoginResultDto>> {
     const { token, user } = await this.auth.login(dto.username, dto.password);
     return ok({ token, user: toUserDto(user) }, 'Logged in');
@@ -46,6 +50,8 @@ export class AuthController {
   @Get('me')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'The authenticated user (any role)' })
+  @ApiOkEnvelope(UserDto)
+  @ApiErrors([401, 503])
   async me(@CurrentUser() current: AuthUser): Promise<ApiOk<UserDto>> {
     const user = current.kind === 'user' ? await this.users.findById(current.id) : undefined;
     if (!user) throw new NotFoundException('This credential is an API key, not a user');

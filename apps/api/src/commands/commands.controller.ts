@@ -7,8 +7,6 @@ import {
   ApiConflictResponse,
   ApiForbiddenResponse,
   ApiGatewayTimeoutResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
@@ -16,6 +14,7 @@ import { AccessScope, Scope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
 import { ApiErrorDto, ok, paginated, type ApiOk, type ApiPage } from '../common/envelope';
+import { ApiErrors, ApiOkEnvelope, ApiPageEnvelope } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination.dto';
 import {
   CommandRecordDto,
@@ -33,7 +32,7 @@ import { CommandsService } from './commands.service';
  */
 @ApiTags('meter commands')
 @ApiBearerAuth()
-@ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such meter (or deleted)' })
+@ApiErrors([401, 404, 503], { 404: 'No such meter (or deleted)' })
 @Controller('meters/:id')
 @AuditTarget('meter')
 export class CommandsController {
@@ -43,7 +42,10 @@ export class CommandsController {
   @HttpCode(200)
   @Roles('operator', 'admin')
   @ApiOperation({ summary: 'Read the meter now (ahead of scheduled polls); stored as an on-demand read' })
-  @ApiOkResponse({ type: ReadObisResultDto })
+  @ApiOkEnvelope(ReadObisResultDto)
+  @ApiErrors([503], {
+    503: 'PostgreSQL or Redis unavailable, no worker started the command in time, or the meter stayed busy',
+  })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Malformed OBIS codes or more than 100' })
   @ApiForbiddenResponse({ type: ApiErrorDto, description: 'Viewer role' })
   @ApiConflictResponse({
@@ -70,7 +72,10 @@ export class CommandsController {
   @ApiOperation({
     summary: 'Write one OBIS value on the meter; audited with who, old and new value and result',
   })
-  @ApiOkResponse({ type: WriteObisResultDto })
+  @ApiOkEnvelope(WriteObisResultDto)
+  @ApiErrors([503], {
+    503: 'PostgreSQL or Redis unavailable, no worker started the command in time, or the meter stayed busy',
+  })
   @ApiBadRequestResponse({
     type: ApiErrorDto,
     description: 'Read-only or unknown code, invalid value, or the meter said 400',
@@ -99,7 +104,8 @@ export class CommandsController {
 
   @Get('commands')
   @ApiOperation({ summary: 'Command audit trail of the meter, newest first' })
-  @ApiOkResponse({ type: [CommandRecordDto] })
+  @ApiPageEnvelope(CommandRecordDto)
+  @ApiErrors([400])
   async list(
     @Param('id') id: string,
     @Query() query: PageQueryDto,

@@ -11,6 +11,11 @@ import {
   ValidateBy,
 } from 'class-validator';
 
+/** A value of one of these types or null (OpenAPI 3.0: nullable needs a type beside it, so on each). */
+function nullableOf(...types: ('number' | 'string' | 'boolean')[]): { type: string; nullable: true }[] {
+  return types.map((type) => ({ type, nullable: true }));
+}
+
 export const MAX_READ_CODES = 100;
 /** Longest accepted OBIS spelling (see parseObisCode) plus some slack for surrounding spaces. */
 const MAX_CODE_LENGTH = 40;
@@ -66,11 +71,11 @@ export class WriteObisDto {
 export class ObisReadingDto implements ObisReadingValue {
   @ApiProperty({ example: '1-0:32.7.0.255' }) obisCode!: string;
   @ApiProperty({ nullable: true, type: String, example: 'Voltage L1' }) name!: string | null;
-  @ApiProperty({ nullable: true, oneOf: [{ type: 'number' }, { type: 'string' }], example: 2301 })
+  @ApiProperty({ anyOf: nullableOf('number', 'string'), example: 2301 })
   rawValue!: number | string | null;
   @ApiProperty({ nullable: true, type: Number, example: -1 }) scaler!: number | null;
   @ApiProperty({ nullable: true, type: String, example: 'V' }) unit!: string | null;
-  @ApiProperty({ nullable: true, oneOf: [{ type: 'number' }, { type: 'string' }], example: 230.1 })
+  @ApiProperty({ anyOf: nullableOf('number', 'string'), example: 230.1 })
   value!: number | string | null;
   @ApiProperty({ enum: ['good', 'questionable', 'error'] }) quality!: 'good' | 'questionable' | 'error';
 }
@@ -92,7 +97,7 @@ export class WriteObisResultDto {
   @ApiProperty() meterNumber!: string;
   @ApiProperty() obisCode!: string;
   @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'number' }] }) value!: string | number | boolean;
-  @ApiProperty({ nullable: true, oneOf: [{ type: 'string' }, { type: 'number' }] })
+  @ApiProperty({ anyOf: nullableOf('string', 'number', 'boolean') })
   previousValue!: string | number | boolean | null;
   @ApiProperty() responseTime!: number;
 }

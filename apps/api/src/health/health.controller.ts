@@ -1,8 +1,9 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/decorators';
-import { ApiErrorDto, ApiOk, Dependency, DependencyUnavailableException, ok } from '../common';
+import { ApiErrors, ApiOk, ApiOkEnvelope, Dependency, DependencyUnavailableException, ok } from '../common';
+import { LivenessDto, ReadinessDto } from './health.dto';
 import { DependencyChecks, DependencyKey } from './dependency-checks';
 
 type Readiness = { status: 'ok' } & Record<DependencyKey, 'up'>;
@@ -26,6 +27,7 @@ export class HealthController {
   @Get('live')
   @HttpCode(200)
   @ApiOperation({ summary: 'Liveness: the process answers (no dependency is checked).' })
+  @ApiOkEnvelope(LivenessDto)
   live(): ApiOk<{ status: 'ok' }> {
     return ok({ status: 'ok' });
   }
@@ -37,7 +39,8 @@ export class HealthController {
       'Readiness: PostgreSQL, Redis and the BullMQ queues answer. 503 naming what is missing ' +
       '("database unavailable", "redis unavailable"), within about a second even when one hangs.',
   })
-  @ApiServiceUnavailableResponse({ type: ApiErrorDto })
+  @ApiOkEnvelope(ReadinessDto)
+  @ApiErrors([503], { 503: 'Not ready: the message names the missing dependencies, or shutting down' })
   ready(): Promise<ApiOk<Readiness>> {
     return this.readiness();
   }
@@ -45,7 +48,8 @@ export class HealthController {
   @Public()
   @Get()
   @ApiOperation({ summary: 'Same as /api/health/ready (kept for existing probes).' })
-  @ApiServiceUnavailableResponse({ type: ApiErrorDto })
+  @ApiOkEnvelope(ReadinessDto)
+  @ApiErrors([503], { 503: 'Not ready: the message names the missing dependencies, or shutting down' })
   check(): Promise<ApiOk<Readiness>> {
     return this.readiness();
   }

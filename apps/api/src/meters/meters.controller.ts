@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs
 import { AccessScope, Scope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
-import { ApiOk, ApiPage, ok, paginated } from '../common';
+import { ApiErrors, ApiOk, ApiOkEnvelope, ApiPageEnvelope, ok } from '../common';
 import {
   BatchConfigurationResultDto,
   ConfigureOnlineDto,
@@ -12,6 +12,8 @@ import {
   EnableAllOnlineDto,
   ListMetersQueryDto,
   MeterDto,
+  MeterPageDto,
+  MeterPaginationDto,
   UpdateMeterDto,
 } from './meters.dto';
 import { MetersService } from './meters.service';
@@ -32,6 +34,7 @@ function configuredMessage(result: BatchConfigurationResultDto): string {
  */
 @ApiTags('meters')
 @ApiBearerAuth()
+@ApiErrors([401, 503])
 @Controller('meters')
 @AuditTarget('meter')
 export class MetersController {
@@ -45,6 +48,8 @@ export class MetersController {
     summary: 'Set every live meter not in warehouse/faulty to online with one address (roles: admin)',
     description: 'ipAddress/port default to METER_HOST/METER_PORT. The message counts the matched meters.',
   })
+  @ApiOkEnvelope(BatchConfigurationResultDto)
+  @ApiErrors([400], { 400: 'Invalid body, or an address outside METER_ALLOWED_NETWORKS' })
   async enableAllOnline(
     @Body() dto: EnableAllOnlineDto,
     @CurrentUser() user: AuthUser,
@@ -64,6 +69,8 @@ export class MetersController {
       'All or nothing: if any listed meter does not exist (or is deleted), the answer is 404 naming them and ' +
       'no meter is changed. status defaults to online; ipAddress/port to METER_HOST/METER_PORT.',
   })
+  @ApiOkEnvelope(BatchConfigurationResultDto)
+  @ApiErrors([400, 404], { 404: 'Some listed meters do not exist (named); nothing was changed' })
   async configureOnline(
     @Body() dto: ConfigureOnlineDto,
     @CurrentUser() user: AuthUser,
@@ -75,9 +82,10 @@ export class MetersController {
 
   @Get()
   @ApiOperation({ summary: 'List live meters with filters and pagination (any role)' })
-  async list(@Query() query: ListMetersQueryDto, @Scope() scope: AccessScope): Promise<ApiPage<MeterDto>> {
-    const { rows, total } = await this.meters.list(query, scope);
-    return paginated(rows, total, query.page, query.limit);
+  @ApiPageEnvelope(MeterDto, MeterPaginationDto)
+  @ApiErrors([400])
+  async list(@Query() query: ListMetersQueryDto, @Scope() scope: AccessScope): Promise<MeterPageDto> {
+    return this.meters.list(query, scope);
   }
 
   @Post()
@@ -88,6 +96,8 @@ export class MetersController {
     description:
       'ipAddress/port default to METER_HOST/METER_PORT, status to online. 409 on a duplicate meterNumber.',
   })
+  @ApiOkEnvelope(MeterDto, { status: 201, description: 'Created' })
+  @ApiErrors([400, 409], { 409: 'A live meter already has this meterNumber' })
   async create(@Body() dto: CreateMeterDto, @Scope() scope: AccessScope): Promise<ApiOk<MeterDto>> {
     return ok(await this.meters.create(dto, scope), 'Meter created');
   }
@@ -95,6 +105,8 @@ export class MetersController {
   @Get(':id')
   @ApiParam(METER_PARAM)
   @ApiOperation({ summary: 'Get a live meter by id or meterNumber (any role)' })
+  @ApiOkEnvelope(MeterDto)
+  @ApiErrors([404])
   async get(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<MeterDto>> {
     return ok(await this.meters.getView(id, scope));
   }
@@ -103,6 +115,8 @@ export class MetersController {
   @ApiParam(METER_PARAM)
   @Roles('admin', 'operator')
   @ApiOperation({ summary: 'Update a meter (roles: admin, operator)' })
+  @ApiOkEnvelope(MeterDto)
+  @ApiErrors([400, 404, 409], { 409: 'A live meter already has this meterNumber' })
   async update(
     @Param('id') id: string,
     @Body() dto: UpdateMeterDto,
@@ -119,6 +133,8 @@ export class MetersController {
     summary:
       'Soft-delete a meter: never polled again, gone from lists; its number can be reused (roles: admin)',
   })
+  @ApiOkEnvelope(MeterDto, { description: 'The meter as it was' })
+  @ApiErrors([404])
   async remove(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<MeterDto>> {
     return ok(await this.meters.remove(id, scope), 'Meter deleted');
   }

@@ -21,7 +21,7 @@ import {
 } from 'class-validator';
 import { METER_STATUSES, METER_TYPES, type MeterStatus, type MeterType } from '@app/database';
 import { isObisCode } from '@app/obis';
-import { PageQueryDto } from '../common';
+import { type ApiPage, PageQueryDto, PaginationDto } from '../common';
 
 export const METER_NUMBER_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 export const MAX_OBIS_CODES_PER_METER = 100;
@@ -215,6 +215,17 @@ export class ListMetersQueryDto extends PageQueryDto {
   @MinLength(1)
   @MaxLength(64)
   search?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'pagination.nextCursor of the previous page: continues right after it (keyset; as fast at any depth, ' +
+      'stable while meters are added or removed). When given, page is ignored.',
+    pattern: METER_NUMBER_PATTERN.source,
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(METER_NUMBER_PATTERN, { message: 'cursor must be a nextCursor from a previous page' })
+  cursor?: string;
 }
 
 /** Optional body of the batch endpoints: the address rules of a new meter; defaults METER_HOST / METER_PORT. */
@@ -275,4 +286,25 @@ export class BatchConfigurationResultDto {
   @ApiProperty() matchedCount!: number;
   @ApiProperty() modifiedCount!: number;
   @ApiProperty({ type: OnlineConfigurationDto }) configuration!: OnlineConfigurationDto;
+}
+
+export class MeterPaginationDto extends PaginationDto {
+  @ApiProperty({
+    description:
+      'true: total is the exact number of matching meters. false: more than 1,000 match and total (and ' +
+      "pages) is PostgreSQL's estimate, so that a broad filter never counts the whole fleet.",
+  })
+  totalExact!: boolean;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as cursor for the next page; null when this page is not full (the last one).',
+  })
+  nextCursor!: string | null;
+}
+
+/** GET /api/meters: a page whose pagination also says whether total is exact, and the next cursor. */
+export interface MeterPageDto extends ApiPage<MeterDto> {
+  pagination: MeterPaginationDto;
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, count, eq, ilike, inArray, isNull, or, SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, ilike, inArray, isNull, or, SQL, sql } from 'drizzle-orm';
 import type { AccessScope } from '../auth/access-scope';
 import { areas, Database, DRIZZLE, Meter, meterEvents, meters, MeterStatus, NewMeter } from '@app/database';
 
@@ -9,6 +9,8 @@ export interface MeterAreaRef {
   code: string;
 }
 export type MeterWithArea = Meter & { area: MeterAreaRef };
+/** What a meter's API view shows (MeterDto): a MeterWithArea without the polling internals. */
+export type MeterView = Pick<Meter, keyof typeof meterViewColumns> & { area: MeterAreaRef };
 
 export interface MeterListFilter {
   status?: MeterStatus;
@@ -49,9 +51,42 @@ export const LIFECYCLE_STATUSES: MeterStatus[] = ['warehouse', 'faulty'];
 
 const live = isNull(meters.deletedAt);
 const areaRef = { id: areas.id, name: areas.name, code: areas.code };
+/** The list reads only these columns: mapping a page of 100 rows is a good part of its CPU cost. */
+const meterViewColumns = {
+  id: meters.id,
+  meterNumber: meters.meterNumber,
+  meterType: meters.meterType,
+  brand: meters.brand,
+  model: meters.model,
+  ipAddress: meters.ipAddress,
+  port: meters.port,
+  status: meters.status,
+  firmware: meters.firmware,
+  obisCodes: meters.obisCodes,
+  lastSeen: meters.lastSeen,
+  createdAt: meters.createdAt,
+  updatedAt: meters.updatedAt,
+};
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The list's filter as conditions on live meters (search is served by the trigram indexes of 0007). */
+function listConditions(filter: MeterListFilter, scope: AccessScope): SQL[] {
+  const conditions: SQL[] = [live];
+  const inScope = scope.filter(meters.areaId);
+  if (inScope) conditions.push(inScope);
+  if (filter.status) conditions.push(eq(meters.status, filter.status));
+  if (filter.areaId) conditions.push(eq(meters.areaId, filter.areaId));
+  if (filter.brand) conditions.push(sql`lower(${meters.brand}) = lower(${filter.brand})`);
+  if (filter.search) {
+    const pattern = `%${escapeLike(filter.search)}%`;
+    conditions.push(
+      or(ilike(meters.meterNumber, pattern), ilike(meters.brand, pattern), ilike(meters.model, pattern))!,
+    );
+  }
+  return conditions;
 }
 
 /**
@@ -125,35 +160,58 @@ export class MetersRepository {
     return row && { ...row.meter, area: row.area };
   }
 
+  /**
+   * One page of live meters in meter_number order: `after` (a meter number) continues after that meter
+   * (keyset, cost independent of depth); otherwise `offset`. The page's ids are chosen on meters alone
+   * (an index-only walk of (meter_number, id) when unfiltered) and only those rows are joined and read.
+   */
   async list(
     filter: MeterListFilter,
-    offset: number,
-    limit: number,
+    page: { offset: number; limit: number; after?: string },
     scope: AccessScope,
-  ): Promise<{ rows: MeterWithArea[]; total: number }> {
-    const conditions: SQL[] = [live];
-    const inScope = scope.filter(meters.areaId);
-    if (inScope) conditions.push(inScope);
-    if (filter.status) conditions.push(eq(meters.status, filter.status));
-    if (filter.areaId) conditions.push(eq(meters.areaId, filter.areaId));
-    if (filter.brand) conditions.push(sql`lower(${meters.brand}) = lower(${filter.brand})`);
-    if (filter.search) {
-      const pattern = `%${escapeLike(filter.search)}%`;
-      conditions.push(
-        or(ilike(meters.meterNumber, pattern), ilike(meters.brand, pattern), ilike(meters.model, pattern))!,
-      );
-    }
-    const where = and(...conditions);
-    const rows = await this.db
-      .select({ meter: meters, area: areaRef })
+  ): Promise<MeterView[]> {
+    const conditions = listConditions(filter, scope);
+    if (page.after !== undefined) conditions.push(gt(meters.meterNumber, page.after));
+    const ids = this.db
+      .select({ id: meters.id, meterNumber: meters.meterNumber })
       .from(meters)
-      .innerJoin(areas, eq(areas.id, meters.areaId))
-      .where(where)
+      .where(and(...conditions))
       .orderBy(asc(meters.meterNumber))
-      .offset(offset)
-      .limit(limit);
-    const [{ total }] = await this.db.select({ total: count() }).from(meters).where(where);
-    return { rows: rows.map((r) => ({ ...r.meter, area: r.area })), total };
+      .offset(page.after !== undefined ? 0 : page.offset)
+      .limit(page.limit)
+      .as('page');
+    const rows = await this.db
+      .select({ meter: meterViewColumns, area: areaRef })
+      .from(ids)
+      .innerJoin(meters, eq(meters.id, ids.id))
+      .innerJoin(areas, eq(areas.id, meters.areaId))
+      .orderBy(asc(ids.meterNumber));
+    return rows.map((r) => ({ ...r.meter, area: r.area }));
+  }
+
+  /**
+   * How many live meters match, counted exactly up to `cap`; beyond it, PostgreSQL's planner estimate
+   * (never below cap + 1), so a broad filter never counts the whole fleet. The estimate is asked for in
+   * parallel with the count (planning only, no rows read): one round trip of waiting, not two.
+   */
+  async countUpTo(
+    filter: MeterListFilter,
+    cap: number,
+    scope: AccessScope,
+  ): Promise<{ total: number; exact: boolean }> {
+    const matching = this.db
+      .select({ one: sql`1` })
+      .from(meters)
+      .where(and(...listConditions(filter, scope)));
+    const [[{ n }], plan] = await Promise.all([
+      this.db.select({ n: count() }).from(matching.limit(cap + 1).as('capped')),
+      this.db.execute<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+        sql`explain (format json) ${matching}`,
+      ),
+    ]);
+    if (n <= cap) return { total: n, exact: true };
+    const estimate = Math.round(plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    return { total: Math.max(estimate, cap + 1), exact: false };
   }
 
   async insert(meter: NewMeter): Promise<Meter> {

@@ -16,11 +16,12 @@ import {
   ListMetersQueryDto,
   METER_NUMBER_PATTERN,
   MeterDto,
+  MeterPageDto,
   UpdateMeterDto,
 } from './meters.dto';
-import { MetersRepository, MeterStatusChange, MeterWithArea, OnlineConfiguration } from './meters.repository';
+import { MetersRepository, MeterStatusChange, MeterView, OnlineConfiguration } from './meters.repository';
 
-export function toMeterDto(meter: MeterWithArea): MeterDto {
+export function toMeterDto(meter: MeterView): MeterDto {
   return {
     id: meter.id,
     meterNumber: meter.meterNumber,
@@ -45,6 +46,28 @@ export function canonicalObisList(codes: string[]): string[] {
 }
 
 const MAX_UNMATCHED_SHOWN = 20;
+/** Matches counted exactly per list request; beyond, the total is PostgreSQL's estimate. */
+export const METER_COUNT_CAP = 1000;
+
+function meterPage(
+  data: MeterDto[],
+  count: { total: number; exact: boolean },
+  query: ListMetersQueryDto,
+): MeterPageDto {
+  const { limit, page } = query;
+  return {
+    success: true,
+    data,
+    pagination: {
+      total: count.total,
+      page,
+      pages: Math.ceil(count.total / limit),
+      limit,
+      totalExact: count.exact,
+      nextCursor: data.length === limit ? data[data.length - 1].meterNumber : null,
+    },
+  };
+}
 
 @Injectable()
 export class MetersService {
@@ -85,20 +108,28 @@ export class MetersService {
     return this.viewOf(meter.id, idOrNumber);
   }
 
-  async list(query: ListMetersQueryDto, scope: AccessScope): Promise<{ rows: MeterDto[]; total: number }> {
+  /**
+   * A page of live meters in meterNumber order. `cursor` (the previous page's nextCursor) continues by
+   * keyset whatever the depth; `page` works too (offset). total is exact up to METER_COUNT_CAP matches and
+   * an estimate beyond (totalExact false): a broad filter must not count the whole fleet per request.
+   */
+  async list(query: ListMetersQueryDto, scope: AccessScope): Promise<MeterPageDto> {
     let areaId: string | undefined;
     if (query.area) {
       const area = await this.areas.findByIdOrCode(query.area, scope);
-      if (!area) return { rows: [], total: 0 };
+      if (!area) return meterPage([], { total: 0, exact: true }, query);
       areaId = area.id;
     }
-    const { rows, total } = await this.repo.list(
-      { status: query.status, areaId, brand: query.brand, search: query.search },
-      (query.page - 1) * query.limit,
-      query.limit,
-      scope,
-    );
-    return { rows: rows.map(toMeterDto), total };
+    const filter = { status: query.status, areaId, brand: query.brand, search: query.search };
+    const [rows, count] = await Promise.all([
+      this.repo.list(
+        filter,
+        { offset: (query.page - 1) * query.limit, limit: query.limit, after: query.cursor },
+        scope,
+      ),
+      this.repo.countUpTo(filter, METER_COUNT_CAP, scope),
+    ]);
+    return meterPage(rows.map(toMeterDto), count, query);
   }
 
   async create(dto: CreateMeterDto, scope: AccessScope): Promise<MeterDto> {

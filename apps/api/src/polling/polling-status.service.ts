@@ -22,6 +22,13 @@ import { API_POLLING_REDIS } from './polling-redis.provider';
 const DEFAULT_METER_TIMEOUT_MS = 10_000;
 /** Time for a batch's results to be stored and counted after its last meter's deadline. */
 const STORE_SLACK_MS = 2_000;
+/**
+ * How stale the online/offline counts may be: counting 100,000 meters on every request of every open
+ * console would be most of this endpoint's cost, and statuses change at the pace of polling anyway.
+ */
+export const METER_COUNTS_TTL_MS = 2_000;
+/** Distinct scopes whose counts are memoised at once (see meterCounts). */
+const MAX_COUNTED_SCOPES = 1_000;
 
 export interface QueueDepths {
   waiting: number;
@@ -61,6 +68,8 @@ export interface PollingStatus {
 @Injectable()
 export class PollingStatusService {
   private readonly keys: ReturnType<typeof pollingKeys>;
+  /** The last count and when it was started; concurrent requests share one query in flight. */
+  private readonly counts = new Map<string, { startedAt: number; value: Promise<{ online: number; offline: number }> }>();
 
   constructor(
     @InjectQueue(QUEUES.POLL) private readonly pollQueue: Queue,
@@ -117,7 +126,25 @@ export class PollingStatusService {
     return live;
   }
 
-  private async meterCounts(scope: AccessScope): Promise<{ online: number; offline: number }> {
+  /**
+   * At most METER_COUNTS_TTL_MS old, per scope (the fleet, or one set of areas); a failed count is not
+   * kept. Scopes are as many as users and keys with distinct areas; the memo is emptied past MAX_SCOPES.
+   */
+  private meterCounts(scope: AccessScope): Promise<{ online: number; offline: number }> {
+    const key = scope.areaIds?.join(',') ?? '';
+    const now = Date.now();
+    const cached = this.counts.get(key);
+    if (cached && now - cached.startedAt < METER_COUNTS_TTL_MS) return cached.value;
+    if (this.counts.size >= MAX_COUNTED_SCOPES) this.counts.clear();
+    const counts = { startedAt: now, value: this.countMeters(scope) };
+    this.counts.set(key, counts);
+    counts.value.catch(() => {
+      if (this.counts.get(key) === counts) this.counts.delete(key);
+    });
+    return counts.value;
+  }
+
+  private async countMeters(scope: AccessScope): Promise<{ online: number; offline: number }> {
     const { rows } = await this.pool.query<{ online: string; offline: string }>(
       `SELECT count(*) FILTER (WHERE status = 'online') AS online, count(*) FILTER (WHERE status = 'offline') AS offline
        FROM meters WHERE deleted_at IS NULL AND ($1::uuid[] IS NULL OR area_id = ANY($1::uuid[]))`,

@@ -1,17 +1,19 @@
 import { Body, Controller, Get, HttpCode, Put } from '@nestjs/common';
 import { AuditTarget } from '../audit/audit-target.decorator';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccessScope, Scope } from '../auth/access-scope';
 import { CurrentUser, Roles } from '../auth/decorators';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiOk, ok } from '../common/envelope';
-import { PollingIntervalDto, SetPollingIntervalDto } from './polling.dto';
+import { ApiErrors, ApiOkEnvelope } from '../common/openapi';
+import { PollingIntervalDto, PollingStatusDto, SetPollingIntervalDto } from './polling.dto';
 import { PollScheduleService } from './poll-schedule.service';
-import { PollingStatus, PollingStatusService } from './polling-status.service';
+import { PollingStatusService } from './polling-status.service';
 
 /** Registered before MetersModule's controller so `GET /api/meters/:id` does not capture `polling`. */
 @ApiTags('polling')
 @ApiBearerAuth()
+@ApiErrors([401, 503])
 @Controller('meters/polling')
 @AuditTarget('polling')
 export class PollingController {
@@ -24,7 +26,8 @@ export class PollingController {
   @ApiOperation({
     summary: 'State of scheduled polling across all workers (any authenticated role)',
   })
-  async getStatus(@Scope() scope: AccessScope): Promise<ApiOk<PollingStatus>> {
+  @ApiOkEnvelope(PollingStatusDto)
+  async getStatus(@Scope() scope: AccessScope): Promise<ApiOk<PollingStatusDto>> {
     return ok(await this.status.getStatus(scope));
   }
 
@@ -37,7 +40,8 @@ export class PollingController {
       'Stored in PostgreSQL and in force for every api and worker, whatever their METER_POLLING_INTERVAL ' +
       '(which only seeds a new database). The schedules are rewritten at once.',
   })
-  @ApiOkResponse({ type: PollingIntervalDto })
+  @ApiOkEnvelope(PollingIntervalDto)
+  @ApiErrors([400])
   async setInterval(
     @Body() dto: SetPollingIntervalDto,
     @CurrentUser() user: AuthUser,

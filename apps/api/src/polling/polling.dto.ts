@@ -1,6 +1,12 @@
 import { POLLING_INTERVAL_MAX_MS, POLLING_INTERVAL_MIN_MS } from '@app/config';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
+import {
+  METER_COUNTS_TTL_MS,
+  type LastIntervalStats,
+  type PollingStatus,
+  type QueueDepths,
+} from './polling-status.service';
 
 export class SetPollingIntervalDto {
   @ApiProperty({
@@ -26,4 +32,51 @@ export class PollingIntervalDto {
       'reconciling at that moment (the change is then applied within 5 s)',
   })
   schedulesUpdated!: boolean;
+}
+
+export class QueueDepthsDto implements QueueDepths {
+  @ApiProperty() waiting!: number;
+  @ApiProperty() active!: number;
+  @ApiProperty() delayed!: number;
+  @ApiProperty() failed!: number;
+}
+
+export class PollingQueuesDto {
+  @ApiProperty({ type: QueueDepthsDto }) poll!: QueueDepthsDto;
+  @ApiProperty({ type: QueueDepthsDto }) command!: QueueDepthsDto;
+}
+
+export class ResponseTimesDto {
+  @ApiProperty({ type: Number, nullable: true }) p50!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) p95!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) p99!: number | null;
+}
+
+export class LastIntervalStatsDto implements LastIntervalStats {
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({ description: 'Meters read in the interval' }) polled!: number;
+  @ApiProperty() succeeded!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty({ type: ResponseTimesDto, description: 'Meter response times (ms); null without reads' })
+  responseTimeMs!: ResponseTimesDto;
+}
+
+export class PollingStatusDto implements PollingStatus {
+  @ApiProperty({ description: 'Schedules in place and at least one live worker' }) isPolling!: boolean;
+  @ApiProperty({ description: 'The fleet-wide interval in force (PostgreSQL settings)' })
+  pollingIntervalMs!: number;
+  @ApiProperty() activePolls!: number;
+  @ApiProperty() maxConcurrentPolls!: number;
+  @ApiProperty({ description: `Live meters online; counted at most ${METER_COUNTS_TTL_MS} ms ago` })
+  onlineMeterCount!: number;
+  @ApiProperty({ description: `Live meters offline; counted at most ${METER_COUNTS_TTL_MS} ms ago` })
+  offlineMeterCount!: number;
+  @ApiProperty({ description: 'Live workers (fresh heartbeat)' }) workers!: number;
+  @ApiProperty({ type: PollingQueuesDto }) queues!: PollingQueuesDto;
+  @ApiProperty({
+    type: LastIntervalStatsDto,
+    description: 'The last interval whose reads can no longer be in flight',
+  })
+  lastInterval!: LastIntervalStatsDto;
 }

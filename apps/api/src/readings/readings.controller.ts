@@ -1,28 +1,28 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ok, paginated, type ApiOk, type ApiPage } from '../common/envelope';
+import { ApiErrors, ApiOkEnvelope, ApiPageEnvelope } from '../common/openapi';
 import { AccessScope, Scope } from '../auth/access-scope';
-import { ApiErrorDto, ok, paginated, type ApiOk, type ApiPage } from '../common/envelope';
-import { HistoryQueryDto, LatestReadingDto, ReadRecordDto } from './readings.dto';
+import {
+  BucketPointDto,
+  HistoryQueryDto,
+  LatestReadingDto,
+  ReadRecordDto,
+  SeriesPointDto,
+} from './readings.dto';
 import { ReadingsService } from './readings.service';
 
 /** Stored OBIS readings of a meter, for every authenticated role. `:id` is the meter's id or number. */
 @ApiTags('readings')
 @ApiBearerAuth()
-@ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such meter (or deleted)' })
+@ApiErrors([401, 404, 503], { 404: 'No such meter (or deleted)' })
 @Controller('meters/:id/obis-readings')
 export class ReadingsController {
   constructor(private readonly readings: ReadingsService) {}
 
   @Get()
   @ApiOperation({ summary: 'The latest read that returned values, and the latest attempt' })
-  @ApiOkResponse({ type: LatestReadingDto })
+  @ApiOkEnvelope(LatestReadingDto)
   async latest(@Param('id') id: string, @Scope() scope: AccessScope): Promise<ApiOk<LatestReadingDto>> {
     return ok(await this.readings.latest(id, scope));
   }
@@ -33,11 +33,8 @@ export class ReadingsController {
       'Read records (newest first); with obisCode a [{ timestamp, value, unit }] series (oldest first); ' +
       'with bucket=15m|1h|1d per-bucket avg/min/max/last/count',
   })
-  @ApiOkResponse({ type: [ReadRecordDto] })
-  @ApiBadRequestResponse({
-    type: ApiErrorDto,
-    description: 'Invalid dates, range over 31 days, bad code or limit',
-  })
+  @ApiPageEnvelope([ReadRecordDto, SeriesPointDto, BucketPointDto])
+  @ApiErrors([400], { 400: 'Invalid dates, range over 31 days, bad code or limit' })
   async history(
     @Param('id') id: string,
     @Query() query: HistoryQueryDto,

@@ -63,8 +63,9 @@ export class LatestReadingDto {
   @ApiProperty({ enum: ['online', 'offline', 'active', 'warehouse', 'faulty'] }) meterStatus!: MeterStatus;
   @ApiProperty({ nullable: true, type: String, description: 'Time of the latest read that returned values' })
   readAt!: string | null;
-  @ApiProperty({ nullable: true, enum: ['scheduled', 'on-demand'] }) readingType!: ReadingType | null;
-  @ApiProperty({ nullable: true, enum: ['success', 'partial', 'failed'] })
+  @ApiProperty({ nullable: true, type: String, enum: ['scheduled', 'on-demand'] })
+  readingType!: ReadingType | null;
+  @ApiProperty({ nullable: true, type: String, enum: ['success', 'partial', 'failed'] })
   communicationStatus!: CommunicationStatus | null;
   @ApiProperty({ nullable: true, type: Number }) responseTime!: number | null;
   @ApiProperty({ type: [ObisReadingDto] }) readings!: ObisReadingDto[];
@@ -91,8 +92,13 @@ export class ReadRecordDto {
 
 export class SeriesPointDto {
   @ApiProperty() timestamp!: string;
-  @ApiProperty({ nullable: true, oneOf: [{ type: 'number' }, { type: 'string' }] }) value!:
-    number | string | null;
+  @ApiProperty({
+    anyOf: [
+      { type: 'number', nullable: true },
+      { type: 'string', nullable: true },
+    ],
+  })
+  value!: number | string | null;
   @ApiProperty({ nullable: true, type: String }) unit!: string | null;
   @ApiProperty({ enum: ['good', 'questionable', 'error'] }) quality!: ReadingQuality;
 }

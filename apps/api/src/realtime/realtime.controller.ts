@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/decorators';
-import { ApiOk, ok } from '../common';
+import { ApiErrors, ApiOk, ApiOkEnvelope, ok } from '../common';
+import { RealtimeStatsDto } from './realtime.dto';
 import { RealtimeDeliveryMonitor, RealtimeDeliveryStats } from './realtime-delivery.monitor';
 import { RealtimeGateway } from './realtime.gateway';
 
@@ -9,6 +10,7 @@ export type RealtimeStats = RealtimeDeliveryStats & { connectedClients: number; 
 
 @ApiTags('realtime')
 @ApiBearerAuth()
+@ApiErrors([401, 503])
 @Controller('realtime')
 export class RealtimeController {
   constructor(
@@ -24,6 +26,7 @@ export class RealtimeController {
       "lost or duplicated on the way (from the publishers' sequence numbers), and reconnecting clients " +
       'recovered with the events they missed. Admin only.',
   })
+  @ApiOkEnvelope(RealtimeStatsDto)
   stats(): ApiOk<RealtimeStats> {
     return ok({ ...this.gateway.localStats(), ...this.monitor.stats() });
   }

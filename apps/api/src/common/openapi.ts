@@ -1,0 +1,90 @@
+import { applyDecorators, type Type } from '@nestjs/common';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiErrorDto, PaginationDto } from './envelope';
+
+/** The statuses the api answers with the error envelope, and what each means on any route. */
+const ERROR_STATUSES = {
+  400: 'Invalid input: the message and details name each problem; nothing was changed',
+  401: 'No, malformed, expired or revoked bearer token',
+  403: "The caller's role may not do this",
+  404: 'Not found (or deleted)',
+  409: 'Conflicts with the current state: nothing was changed',
+  413: 'Body larger than 1 MB',
+  429: 'Too many attempts: retry after the Retry-After header',
+  502: 'The meter answered with an error or garbage',
+  503: 'A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later',
+  504: 'The meter did not answer in time',
+} as const;
+
+export type ApiErrorStatus = keyof typeof ERROR_STATUSES;
+
+/**
+ * The error envelope `{ success: false, message, error }` for each status, with the usual meaning unless
+ * `descriptions` says what it means on this route.
+ */
+export function ApiErrors(
+  statuses: ApiErrorStatus[],
+  descriptions: Partial<Record<ApiErrorStatus, string>> = {},
+): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({ status, type: ApiErrorDto, description: descriptions[status] ?? ERROR_STATUSES[status] }),
+    ),
+  );
+}
+
+type Model = Type<unknown>;
+
+function dataSchema(model: Model, isArray: boolean) {
+  const ref = { $ref: getSchemaPath(model) };
+  return isArray ? { type: 'array' as const, items: ref } : ref;
+}
+
+/** A success answer `{ success: true, message?, data }` whose data is `model` (or an array of it). */
+export function ApiOkEnvelope(
+  model: Model,
+  options: { status?: 200 | 201; description?: string; isArray?: boolean } = {},
+): MethodDecorator {
+  return applyDecorators(
+    ApiExtraModels(model),
+    ApiResponse({
+      status: options.status ?? 200,
+      description: options.description ?? 'Success',
+      schema: {
+        type: 'object',
+        required: ['success', 'data'],
+        properties: {
+          success: { type: 'boolean', enum: [true] },
+          message: { type: 'string', description: 'What was done, on changes' },
+          data: dataSchema(model, options.isArray ?? false),
+        },
+      },
+    }),
+  );
+}
+
+/**
+ * A page of a list `{ success: true, data: model[], pagination }` (pagination: PaginationDto by default).
+ * With several models, data is an array of one of them (the query decides which).
+ */
+export function ApiPageEnvelope(model: Model | Model[], pagination: Model = PaginationDto): MethodDecorator {
+  const models = Array.isArray(model) ? model : [model];
+  const data =
+    models.length === 1 ? dataSchema(models[0], true) : { oneOf: models.map((m) => dataSchema(m, true)) };
+  return applyDecorators(
+    ApiExtraModels(...models, pagination),
+    ApiResponse({
+      status: 200,
+      description: 'One page',
+      schema: {
+        type: 'object',
+        required: ['success', 'data', 'pagination'],
+        properties: {
+          success: { type: 'boolean', enum: [true] },
+          data,
+          pagination: { $ref: getSchemaPath(pagination) },
+        },
+      },
+    }),
+  );
+}
