@@ -7,7 +7,7 @@ import {
   type WriteCommandPayload,
   type WriteCommandResult,
 } from '@app/contracts';
-import { AllowedNetworks } from '@app/meter-protocol';
+import { MeterAddressPolicy } from '@app/meter-network';
 import { canonicalObisCode, validateWriteValue } from '@app/obis';
 import { InjectQueue } from '@nestjs/bullmq';
 import {
@@ -88,7 +88,7 @@ class CommandWaitTimeout extends Error {}
 export class CommandsService {
   private readonly logger = new Logger(CommandsService.name);
   private readonly meterTimeoutMs: number;
-  private readonly allowedNetworks: AllowedNetworks;
+  private readonly addressPolicy: MeterAddressPolicy;
   private inFlight = 0;
 
   constructor(
@@ -99,7 +99,10 @@ export class CommandsService {
     config: ConfigService,
   ) {
     this.meterTimeoutMs = config.getOrThrow<number>('METER_TIMEOUT_MS');
-    this.allowedNetworks = AllowedNetworks.parse(config.getOrThrow<string>('METER_ALLOWED_NETWORKS'));
+    this.addressPolicy = MeterAddressPolicy.parse(
+      config.getOrThrow<string>('METER_ALLOWED_NETWORKS'),
+      config.getOrThrow<string>('METER_ALLOWED_PORTS'),
+    );
     // Every waiting command listens for the queue closing.
     this.queue.setMaxListeners(MAX_COMMANDS_IN_FLIGHT + 10);
   }
@@ -253,9 +256,12 @@ export class CommandsService {
     }
     if (!meter.ipAddress)
       return new ConflictException(`Meter ${meter.meterNumber} has no IP address configured`);
-    if (!this.allowedNetworks.contains(meter.ipAddress)) {
+    // The worker contacts a meter without a port on 80 (DEFAULT_METER_PORT): judge what it would reach.
+    const port = meter.port ?? 80;
+    const refusal = this.addressPolicy.refusal(meter.ipAddress, port);
+    if (refusal) {
       return new ConflictException(
-        `Meter ${meter.meterNumber}'s address ${meter.ipAddress} is outside METER_ALLOWED_NETWORKS; not contacted`,
+        `Meter ${meter.meterNumber}: ${this.addressPolicy.describe(refusal, meter.ipAddress, port)}; not contacted`,
       );
     }
     return null;
