@@ -7,3 +7,4 @@ export * from './all-exceptions.filter';
 export * from './http-setup';
 export * from './http-types';
 export * from './dependency-errors';
+export * from './cors';
