@@ -235,7 +235,7 @@ async function shutdown(code = 0) {
 
    API           http://localhost:${API_PORT}/api
    API docs      http://localhost:${API_PORT}/api/docs
-   Bull Board    http://localhost:${API_PORT}/admin/queues
+   Bull Board    http://localhost:${API_PORT}/admin/queues  (after POST /api/auth/board-session, see README)
    Simulator     control API http://127.0.0.1:${SIM_CONTROL_PORT}
    Admin login   ${creds.username} / ${creds.password}
 
