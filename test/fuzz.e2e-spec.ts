@@ -156,6 +156,14 @@ function operationsOf(doc: OpenApiDoc): Operation[] {
   return ops;
 }
 
+/**
+ * Rows a refused request is meant to write: the record of a refused command (status 'rejected', shown in
+ * the meter's command history). Everything else must stay byte for byte the same.
+ */
+const RECORDS_OF_REFUSALS: Record<string, string> = {
+  'public.meter_commands': "x.status <> 'rejected'",
+};
+
 const MUTATING = new Set(['post', 'put', 'patch', 'delete']);
 
 describe('fuzz: generated bad requests over every endpoint', () => {
@@ -184,7 +192,8 @@ describe('fuzz: generated bad requests over every endpoint', () => {
     snapshotSql = rows
       .map(
         ({ name }) =>
-          `select '${name}' as t, count(*)::int as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from ${name} x`,
+          `select '${name}' as t, count(*)::int as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h ` +
+          `from ${name} x where ${RECORDS_OF_REFUSALS[name] ?? 'true'}`,
       )
       .join(' union all ');
 
@@ -304,6 +313,24 @@ describe('fuzz: generated bad requests over every endpoint', () => {
     }
     return cases;
   }
+
+  it('fuzzes every route the api serves: each Nest route under /api is in the OpenAPI document', async () => {
+    const doc = (await request(api.server).get('/api/docs-json').expect(200)).body as OpenApiDoc;
+    const documented = new Set(
+      operationsOf(doc).map((o) => `${o.method.toUpperCase()} ${o.path.replace(/\{([^}]+)\}/g, ':$1')}`),
+    );
+    // Express 5's public `app.router`: the routes Nest registered, whatever Swagger was told.
+    const express = api.app.getHttpAdapter().getInstance() as {
+      router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+    };
+    const served = express.router.stack
+      .flatMap(({ route }) =>
+        route ? Object.keys(route.methods).map((m) => `${m.toUpperCase()} ${route.path}`) : [],
+      )
+      .filter((r) => / \/api\//.test(r) && !r.includes('/api/docs'));
+    expect(served.length).toBeGreaterThan(20);
+    expect(served.filter((r) => !documented.has(r))).toEqual([]);
+  });
 
   it(`answers ${MIN_REQUESTS}+ generated bad requests without a 5xx and without a change from a refused one`, async () => {
     const doc = (await request(api.server).get('/api/docs-json').expect(200)).body as OpenApiDoc;
