@@ -14,6 +14,15 @@ describe('hostile input, refused before any handler', () => {
     expect(hostileInput('/api/x', deep)).toMatch(/nested deeper/);
   });
 
+  it.each(['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString'])(
+    'refuses the reserved property name %p at any depth (the validation pipe would not see it as unknown)',
+    (key) => {
+      expect(hostileInput('/api/x', JSON.parse(`{"a": [{"${key}": 1}]}`))).toBe(
+        `The request body uses the reserved property name "${key}"`,
+      );
+    },
+  );
+
   it('refuses NUL characters, which PostgreSQL text cannot hold, in values, keys and the URL', () => {
     expect(hostileInput('/api/x', { name: 'a\u0000b' })).toMatch(/NUL character/);
     expect(hostileInput('/api/x', { ['k\u0000']: 1 })).toMatch(/NUL character/);

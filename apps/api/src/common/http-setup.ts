@@ -8,6 +8,13 @@ export const BODY_LIMIT = '1mb';
 export const MAX_BODY_DEPTH = 32;
 
 /**
+ * Property names no DTO has and the validation pipe cannot see as unknown (they resolve on every object's
+ * prototype, so `forbidNonWhitelisted` let `{"constructor": 1}` through silently); also the names of
+ * prototype pollution.
+ */
+const RESERVED_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+
+/**
  * Why this parsed body (or URL) is refused before any handler sees it, or null. NUL characters: PostgreSQL
  * text cannot hold them, so they would otherwise fail deep in a query. Iterative, so depth cannot hurt it.
  */
@@ -20,7 +27,10 @@ export function hostileInput(url: string, body: unknown): string | null {
       if (value.includes('\u0000')) return 'The request body contains a NUL character (\\u0000)';
     } else if (value && typeof value === 'object') {
       if (depth >= MAX_BODY_DEPTH) return `The request body is nested deeper than ${MAX_BODY_DEPTH} levels`;
-      for (const [key, child] of Object.entries(value)) stack.push([key, depth], [child, depth + 1]);
+      for (const [key, child] of Object.entries(value)) {
+        if (RESERVED_KEYS.has(key)) return `The request body uses the reserved property name "${key}"`;
+        stack.push([key, depth], [child, depth + 1]);
+      }
     }
   }
   return null;
