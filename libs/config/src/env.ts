@@ -225,7 +225,7 @@ export class ApiEnv extends CommonEnv {
     ) {
       problems.push(
         'ADMIN_PASSWORD: must be at least 12 characters, not a placeholder and not contain ADMIN_USERNAME ' +
-          'outside development/test (or leave it unset and set it after the first login)',
+          'outside development/test',
       );
     }
     return problems;
