@@ -2,6 +2,9 @@ import { isIP } from 'node:net';
 import { AllowedNetworks } from './allowed-networks';
 import { AllowedPorts } from './allowed-ports';
 
+/** Port used when a meter has none configured (seed guide): what the worker contacts, what the api judges. */
+export const DEFAULT_METER_PORT = 80;
+
 /** Why a meter address may not be stored or contacted. */
 export type MeterAddressRefusal = 'not-an-ip' | 'network' | 'port';
 

@@ -7,7 +7,7 @@ import {
   type WriteCommandPayload,
   type WriteCommandResult,
 } from '@app/contracts';
-import { MeterAddressPolicy } from '@app/meter-network';
+import { DEFAULT_METER_PORT, MeterAddressPolicy } from '@app/meter-network';
 import { canonicalObisCode, validateWriteValue } from '@app/obis';
 import { InjectQueue } from '@nestjs/bullmq';
 import {
@@ -256,8 +256,8 @@ export class CommandsService {
     }
     if (!meter.ipAddress)
       return new ConflictException(`Meter ${meter.meterNumber} has no IP address configured`);
-    // The worker contacts a meter without a port on 80 (DEFAULT_METER_PORT): judge what it would reach.
-    const port = meter.port ?? 80;
+    // Judged as the worker would contact it.
+    const port = meter.port ?? DEFAULT_METER_PORT;
     const refusal = this.addressPolicy.refusal(meter.ipAddress, port);
     if (refusal) {
       return new ConflictException(

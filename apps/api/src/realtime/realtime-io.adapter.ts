@@ -1,9 +1,9 @@
-import { corsSettings } from '../common/cors';
 import { realtimeRedisNames } from '@app/contracts';
 import { ApiEnv } from '@app/config';
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { corsSettings } from '../common/cors';
 import { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
 import { RealtimeRecovery } from './realtime-recovery';
 import { RealtimeSessions } from './realtime-sessions';
