@@ -122,6 +122,7 @@ async function main(): Promise<void> {
       METER_POLLING_INTERVAL: String(INTERVAL_MS),
       METER_TIMEOUT_MS: String(TIMEOUT_MS),
       METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+      METER_ALLOWED_PORTS: '1024-65535',
       METER_OFFLINE_AFTER_FAILURES: '1',
       SHUTDOWN_GRACE_MS: String(GRACE_MS),
       // A dead worker's batches and meter locks are taken over within 1.5 × this: a fifth of the interval

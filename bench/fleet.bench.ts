@@ -119,6 +119,7 @@ async function main(): Promise<void> {
     QUEUE_PREFIX: 'hes-bench-fleet',
     METER_POLLING_INTERVAL: String(INTERVAL_MS),
     METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+    METER_ALLOWED_PORTS: '1024-65535',
   };
   const processes: StartedProcess[] = [];
   let api: Awaited<ReturnType<typeof createTestApi>> | undefined;

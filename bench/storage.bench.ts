@@ -12,6 +12,7 @@
  * index bytes of the table divided by the rows (after VACUUM), what 100k meters polled each minute cost
  * per day. Failed polls are measured apart (no values).
  */
+import { MeterAddressPolicy } from '@app/meter-network';
 import { createReadPartition, encodeReadValues } from '@app/database';
 import { createMeterTransport } from '@app/meter-protocol';
 import { DEFAULT_OBIS_CODES } from '@app/obis';
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   const transport = createMeterTransport('undici', {
     timeoutMs: 5000,
     maxResponseBytes: 64 * 1024,
-    allowedNetworks: '127.0.0.0/8',
+    addressPolicy: MeterAddressPolicy.parse('127.0.0.0/8', '1024-65535'),
   });
   try {
     await pool.query(LEGACY_TABLE);

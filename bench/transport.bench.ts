@@ -6,6 +6,7 @@
  *
  *   npm run bench:transport -- [--runs=3] [--duration=3000] [--concurrency=64] [--warmup=2000]
  */
+import { MeterAddressPolicy } from '@app/meter-network';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -141,7 +142,7 @@ async function main() {
       createMeterTransport(kind, {
         timeoutMs: 10000,
         maxResponseBytes: 256 * 1024,
-        allowedNetworks: '127.0.0.0/8',
+        addressPolicy: MeterAddressPolicy.parse('127.0.0.0/8', '1024-65535'),
         connectionsPerOrigin: CONCURRENCY,
       }),
     ]),

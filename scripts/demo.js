@@ -193,6 +193,8 @@ async function shutdown(code = 0) {
     METER_ALLOWED_NETWORKS:
       process.env.METER_ALLOWED_NETWORKS ||
       '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8',
+    // The simulated meters answer on SIM_PORT, the seed's 8080 and 80 stay allowed for real meters.
+    METER_ALLOWED_PORTS: process.env.METER_ALLOWED_PORTS || `8080,80,${SIM_PORT}`,
   };
 
   fs.rmSync(manifestFile, { force: true });
@@ -233,7 +235,7 @@ async function shutdown(code = 0) {
 
    API           http://localhost:${API_PORT}/api
    API docs      http://localhost:${API_PORT}/api/docs
-   Bull Board    http://localhost:${API_PORT}/admin/queues
+   Bull Board    http://localhost:${API_PORT}/admin/queues  (after POST /api/auth/board-session, see README)
    Simulator     control API http://127.0.0.1:${SIM_CONTROL_PORT}
    Admin login   ${creds.username} / ${creds.password}
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import request from 'supertest';
+import { UsersService } from '../apps/api/src/users/users.service';
 import {
   adminToken,
   createScratchDatabase,
@@ -176,24 +177,34 @@ describe('auth', () => {
   });
 
   describe('login rate limit', () => {
-    it('answers 429 in the envelope after LOGIN_RATE_LIMIT_PER_MINUTE attempts per IP and username, counted across api instances', async () => {
-      // Its own QUEUE_PREFIX: the attempts of other tests in this Redis database do not count here.
-      const env = { LOGIN_RATE_LIMIT_PER_MINUTE: '3', QUEUE_PREFIX: `hes-login-limit-${Date.now()}` };
-      const limited = await createTestApi(env);
-      const other = await createTestApi(env);
+    // Each test its own QUEUE_PREFIX: the attempts of other tests in this Redis database do not count.
+    const limitedApi = (env: Record<string, string>) =>
+      createTestApi({ QUEUE_PREFIX: `hes-login-limit-${Date.now()}-${Math.random()}`, ...env });
+    const attempt = (api: TestApi, username: string, forwardedFor?: string) => {
+      const req = request(api.server).post('/api/auth/login');
+      if (forwardedFor) req.set('X-Forwarded-For', forwardedFor);
+      return req.send({ username, password: 'wrong-password' });
+    };
+    const expectLimited = (res: request.Response) => {
+      expect(res.status).toBe(429);
+      expect(res.body).toEqual({
+        success: false,
+        message: 'Too many login attempts; try again in a minute',
+        error: 'Too Many Requests',
+      });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
+    };
+
+    it('refuses one username after LOGIN_RATE_LIMIT_PER_MINUTE attempts, counted across api instances', async () => {
+      const env = { LOGIN_RATE_LIMIT_PER_MINUTE: '3', LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '100' };
+      const limited = await limitedApi(env);
+      const other = await createTestApi({ ...env, QUEUE_PREFIX: limited.env.QUEUE_PREFIX });
       try {
-        const attempt = (api: TestApi, username: string) =>
-          request(api.server).post('/api/auth/login').send({ username, password: 'wrong-password' });
         expect((await attempt(limited, 'admin')).status).toBe(401);
         expect((await attempt(other, 'admin')).status).toBe(401);
-        expect((await attempt(limited, 'admin')).status).toBe(401);
-        const blocked = await attempt(other, 'admin');
-        expect(blocked.status).toBe(429);
-        expect(blocked.body).toEqual({
-          success: false,
-          message: 'Too many login attempts; try again in a minute',
-          error: 'Too Many Requests',
-        });
+        expect((await attempt(limited, 'ADMIN')).status).toBe(401);
+        expectLimited(await attempt(other, 'admin'));
         // Even the right password is refused while limited...
         const right = await request(limited.server)
           .post('/api/auth/login')
@@ -205,29 +216,107 @@ describe('auth', () => {
         await Promise.all([limited.close(), other.close()]);
       }
     });
+
+    it('refuses password spraying: 40 usernames from one address are refused past the address limit, before any hash is computed', async () => {
+      const limited = await limitedApi({ LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '10' });
+      const hashes = jest.spyOn(UsersService.prototype, 'burnPasswordCheck');
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          const res = await attempt(limited, `sprayed-user-${i}`);
+          statuses.push(res.status);
+          if (res.status === 429) expectLimited(res);
+        }
+        expect(statuses.slice(0, 10)).toEqual(new Array(10).fill(401));
+        expect(statuses.slice(10)).toEqual(new Array(30).fill(429));
+        // Only the 10 admitted attempts cost a password hash.
+        expect(hashes).toHaveBeenCalledTimes(10);
+      } finally {
+        hashes.mockRestore();
+        await limited.close();
+      }
+    });
+
+    it('behind a trusted proxy (TRUST_PROXY) counts the forwarded client address, and still limits one username from many addresses', async () => {
+      const limited = await limitedApi({
+        TRUST_PROXY: 'loopback',
+        LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '5',
+        LOGIN_RATE_LIMIT_PER_MINUTE: '3',
+      });
+      try {
+        // Ten clients behind the proxy, one attempt each on its own username: no one is refused.
+        for (let i = 0; i < 10; i++) {
+          expect((await attempt(limited, `client-${i}`, `203.0.113.${i + 1}`)).status).toBe(401);
+        }
+        // One username from many addresses: refused past LOGIN_RATE_LIMIT_PER_MINUTE.
+        const statuses: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          statuses.push((await attempt(limited, 'admin', `198.51.100.${i + 1}`)).status);
+        }
+        expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+        // One address with many usernames: refused past the address limit.
+        const sprayed: number[] = [];
+        for (let i = 0; i < 7; i++) sprayed.push((await attempt(limited, `spray-${i}`, '192.0.2.7')).status);
+        expect(sprayed).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it('without TRUST_PROXY ignores X-Forwarded-For: a client cannot pick a fresh address per attempt', async () => {
+      const limited = await limitedApi({ LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '5' });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 7; i++) {
+          statuses.push((await attempt(limited, `rotating-${i}`, `203.0.113.${i + 1}`)).status);
+        }
+        expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      } finally {
+        await limited.close();
+      }
+    });
   });
 
   describe('initial admin', () => {
-    it('is created at boot with a generated password (logged once) when ADMIN_PASSWORD is not set', async () => {
+    it('is created at boot in development with a generated password printed once to standard output, never logged', async () => {
       const db = await createScratchDatabase();
-      const warn = jest.spyOn(Logger.prototype, 'warn');
-      const fresh = await createTestApi({
-        DATABASE_URL: db.url,
-        ADMIN_USERNAME: 'root-admin',
-        ADMIN_PASSWORD: '',
+      const logged: string[] = [];
+      const spies = (['log', 'warn', 'error', 'debug', 'verbose'] as const).map((level) =>
+        jest.spyOn(Logger.prototype, level).mockImplementation(function (this: Logger, ...args: unknown[]) {
+          logged.push(args.map(String).join(' '));
+        }),
+      );
+      const printed: string[] = [];
+      const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+        printed.push(String(chunk));
+        return true;
       });
+      let fresh: TestApi | undefined;
       try {
-        const line = warn.mock.calls.map((c) => String(c[0])).find((m) => m.includes('root-admin'));
-        expect(line).toBeDefined();
-        const password = /generated password "([^"]+)"/.exec(line!)![1];
+        fresh = await createTestApi({
+          DATABASE_URL: db.url,
+          NODE_ENV: 'development',
+          ADMIN_USERNAME: 'root-admin',
+          ADMIN_PASSWORD: '',
+        });
+        stdout.mockRestore();
+        const lines = printed
+          .join('')
+          .split('\n')
+          .filter((l) => l.includes('generated password'));
+        expect(lines).toHaveLength(1);
+        const password = /generated password: (\S+)/.exec(lines[0])![1];
+        expect(logged.some((l) => l.includes('root-admin'))).toBe(true);
+        expect(logged.filter((l) => l.includes(password))).toEqual([]);
         const res = await request(fresh.server)
           .post('/api/auth/login')
           .send({ username: 'root-admin', password });
         expect(res.status).toBe(200);
         expect(res.body.data.user.role).toBe('admin');
       } finally {
-        warn.mockRestore();
-        await fresh.close();
+        stdout.mockRestore();
+        spies.forEach((spy) => spy.mockRestore());
+        await fresh?.close();
       }
       // A second boot finds the admin and creates nothing.
       const again = await createTestApi({
@@ -242,6 +331,32 @@ describe('auth', () => {
         expect(login.status).toBe(401);
       } finally {
         await again.close();
+        await db.drop();
+      }
+    });
+
+    it('is not made up in production: without ADMIN_PASSWORD no admin is created and the log says why', async () => {
+      const db = await createScratchDatabase();
+      const warn = jest.spyOn(Logger.prototype, 'warn');
+      const prod = await createTestApi({
+        DATABASE_URL: db.url,
+        NODE_ENV: 'production',
+        JWT_SECRET: 'Zq4r9LxT2vN8bW1kP6sY3hJ7mC0dF5gA-_x',
+        ADMIN_USERNAME: 'prod-admin',
+        ADMIN_PASSWORD: '',
+      });
+      try {
+        const line = warn.mock.calls.map((c) => String(c[0])).find((m) => m.includes('prod-admin'));
+        expect(line).toMatch(/ADMIN_PASSWORD is not set: no admin was created/);
+        const { Client } = await import('pg');
+        const client = new Client({ connectionString: db.url });
+        await client.connect();
+        const { rowCount } = await client.query('select 1 from users');
+        await client.end();
+        expect(rowCount).toBe(0);
+      } finally {
+        warn.mockRestore();
+        await prod.close();
         await db.drop();
       }
     });

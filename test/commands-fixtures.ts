@@ -27,6 +27,7 @@ export function stackEnv(overrides: Record<string, string> = {}): Record<string,
     QUEUE_PREFIX: 'hes-commands',
     METER_POLLING_INTERVAL: '3600000',
     METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+    METER_ALLOWED_PORTS: '1024-65535',
     ...overrides,
   };
 }

@@ -235,6 +235,23 @@ describe('On-demand read and write commands (e2e)', () => {
       const audit = await get(`/api/meters/${warehouseMeter.id}/commands`).expect(200);
       expect(audit.body.data[0]).toMatchObject({ commandType: 'read', status: 'rejected' });
     });
+
+    it('a meter stored with a port outside METER_ALLOWED_PORTS (e.g. before the setting) → 409, not contacted', async () => {
+      const { rows } = await db.query<{ port: number }>('select port from meters where id = $1', [
+        errorMeter.id,
+      ]);
+      await db.query('update meters set port = 443 where id = $1', [errorMeter.id]);
+      try {
+        const reads = stack.sim.control.getMeter(errorMeter.meterNumber)!.reads;
+        const res = await readObis(errorMeter).expect(409);
+        expect(res.body.message).toBe(
+          `Meter ${errorMeter.meterNumber}: port 443 is not in METER_ALLOWED_PORTS (1024-65535); not contacted`,
+        );
+        expect(stack.sim.control.getMeter(errorMeter.meterNumber)!.reads).toBe(reads);
+      } finally {
+        await db.query('update meters set port = $2 where id = $1', [errorMeter.id, rows[0].port]);
+      }
+    });
   });
 
   describe('unreachable and misbehaving meters', () => {

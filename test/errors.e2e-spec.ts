@@ -137,6 +137,25 @@ describe('api errors, limits and bootstrap', () => {
     }
   });
 
+  it('never combines CORS_ORIGINS=* with credentials, over HTTP and Socket.IO', async () => {
+    const anyApi = await createTestApi({ CORS_ORIGINS: '*' });
+    try {
+      const preflight = await request(anyApi.server)
+        .options('/api/meters')
+        .set('Origin', 'http://evil.example')
+        .set('Access-Control-Request-Method', 'GET');
+      expect(preflight.headers['access-control-allow-origin']).toBe('*');
+      expect(preflight.headers['access-control-allow-credentials']).toBeUndefined();
+      const polling = await request(anyApi.server)
+        .get('/socket.io/?EIO=4&transport=polling')
+        .set('Origin', 'http://evil.example');
+      expect(polling.headers['access-control-allow-origin']).toBe('*');
+      expect(polling.headers['access-control-allow-credentials']).toBeUndefined();
+    } finally {
+      await anyApi.close();
+    }
+  });
+
   describe('an unexpected failure (the meters table is gone)', () => {
     it('answers 500 with a correlation id, logs it with the stack, and leaks nothing', async () => {
       const db = await createScratchDatabase();

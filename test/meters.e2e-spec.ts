@@ -129,7 +129,7 @@ describe('meters registry', () => {
       [
         'ip outside the allowed networks',
         { ipAddress: '8.8.8.8' },
-        /ipAddress 8\.8\.8\.8 is not inside the allowed meter networks/,
+        /address 8\.8\.8\.8 is outside METER_ALLOWED_NETWORKS/,
       ],
       ['port 0', { port: 0 }, /port must not be less than 1/],
       ['port 70000', { port: 70000 }, /port must not be greater than 65535/],
@@ -182,11 +182,80 @@ describe('meters registry', () => {
           .send(meterBody());
         expect(res.status).toBe(400);
         expect(res.body.message).toBe(
-          'the default METER_HOST 127.0.0.1 is not inside the allowed meter networks (METER_ALLOWED_NETWORKS: 10.0.0.0/8)',
+          'address 127.0.0.1 is outside METER_ALLOWED_NETWORKS (10.0.0.0/8) (from the default METER_HOST)',
         );
       } finally {
         await strict.close();
       }
+    });
+
+    describe('meter addresses that reach the infrastructure (METER_ALLOWED_NETWORKS 10.0.0.0/8, ports 8080,80)', () => {
+      let strict: TestApi;
+      let strictToken: string;
+      const post = (body: object) =>
+        request(strict.server).post('/api/meters').set('Authorization', `Bearer ${strictToken}`).send(body);
+
+      beforeAll(async () => {
+        strict = await createTestApi({
+          METER_ALLOWED_NETWORKS: '10.0.0.0/8',
+          METER_ALLOWED_PORTS: '8080,80',
+          METER_HOST: '10.0.0.1',
+        });
+        strictToken = await adminToken(strict);
+      });
+      afterAll(() => strict?.close());
+
+      const storedCount = async (meterNumber: string) =>
+        (await pool.query('select 1 from meters where meter_number = $1', [meterNumber])).rowCount;
+
+      it.each(['0x7f.1', '0x7f000001', '2130706433', '0177.0.0.1', '127.1'])(
+        'refuses the loopback spelling %p as not an IP address, storing nothing',
+        async (ipAddress) => {
+          const body = meterBody({ ipAddress });
+          const res = await post(body);
+          expect(res.status).toBe(400);
+          expect(res.body.message).toMatch(/ipAddress must be an IPv4 or IPv6 address/);
+          expect(await storedCount(body.meterNumber)).toBe(0);
+        },
+      );
+
+      it.each(['::ffff:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:ffff:7f00:1', '127.0.0.1'])(
+        'refuses the IPv4-mapped or plain loopback address %p, storing nothing',
+        async (ipAddress) => {
+          const body = meterBody({ ipAddress });
+          const res = await post(body);
+          expect(res.status).toBe(400);
+          expect(res.body.message).toMatch(/is outside METER_ALLOWED_NETWORKS \(10\.0\.0\.0\/8\)/);
+          expect(await storedCount(body.meterNumber)).toBe(0);
+        },
+      );
+
+      it.each([5432, 6379, 5000, 22])('refuses port %p inside an allowed network', async (port) => {
+        const body = meterBody({ ipAddress: '10.0.0.5', port });
+        const res = await post(body);
+        expect(res.status).toBe(400);
+        expect(res.body.message).toBe(`port ${port} is not in METER_ALLOWED_PORTS (8080,80)`);
+        expect(await storedCount(body.meterNumber)).toBe(0);
+      });
+
+      it('stores an IPv4-mapped address inside the networks as the IPv4 address it reaches', async () => {
+        const res = await post(meterBody({ ipAddress: '::ffff:a00:7', port: 80 }));
+        expect(res.status).toBe(201);
+        expect(res.body.data).toMatchObject({ ipAddress: '10.0.0.7', port: 80 });
+      });
+
+      it('refuses an update that moves a meter to a database port, and leaves it unchanged', async () => {
+        const created = await post(meterBody({ ipAddress: '10.0.0.8' }));
+        expect(created.status).toBe(201);
+        const res = await request(strict.server)
+          .patch(`/api/meters/${created.body.data.id}`)
+          .set('Authorization', `Bearer ${strictToken}`)
+          .send({ port: 5432 });
+        expect(res.status).toBe(400);
+        expect(res.body.message).toBe('port 5432 is not in METER_ALLOWED_PORTS (8080,80)');
+        const { rows } = await pool.query('select port from meters where id = $1', [created.body.data.id]);
+        expect(rows[0].port).toBe(8080);
+      });
     });
 
     it('answers 409 for a duplicate meterNumber', async () => {
@@ -431,7 +500,7 @@ describe('meters registry', () => {
     it.each<[string, Record<string, unknown>, RegExp]>([
       ['ip not an IP', { ipAddress: '999.1.1.1' }, /ipAddress must be an IPv4 or IPv6 address/],
       ['ip null', { ipAddress: null }, /ipAddress must be an IPv4 or IPv6 address/],
-      ['ip outside the allowed networks', { ipAddress: '1.1.1.1' }, /not inside the allowed meter networks/],
+      ['ip outside the allowed networks', { ipAddress: '1.1.1.1' }, /is outside METER_ALLOWED_NETWORKS/],
       ['port 0', { port: 0 }, /port must not be less than 1/],
       ['port null', { port: null }, /port must be an integer/],
       ['meterNumber bad chars', { meterNumber: 'a.b' }, /meterNumber must be 1-32 letters/],
@@ -530,7 +599,7 @@ describe('meters registry', () => {
     it('configures every live meter outside warehouse/faulty with the defaults and answers as the seed guide shows', async () => {
       const offline = await createMeter({ status: 'offline', ipAddress: '10.1.1.1' });
       const active = await createMeter({ status: 'active' });
-      const warehouse = await createMeter({ status: 'warehouse', ipAddress: '10.2.2.2', port: 81 });
+      const warehouse = await createMeter({ status: 'warehouse', ipAddress: '10.2.2.2', port: 8081 });
       const faulty = await createMeter({ status: 'faulty', ipAddress: '10.3.3.3' });
       const deleted = await createMeter({ status: 'offline', ipAddress: '10.4.4.4' });
       await as('admin').delete(`/api/meters/${deleted.id}`).expect(200);
@@ -566,7 +635,7 @@ describe('meters registry', () => {
       expect(await one(warehouse.id)).toMatchObject({
         status: 'warehouse',
         ip_address: '10.2.2.2',
-        port: 81,
+        port: 8081,
       });
       expect(await one(faulty.id)).toMatchObject({ status: 'faulty', ip_address: '10.3.3.3' });
       expect(await one(deleted.id)).toMatchObject({ status: 'offline', ip_address: '10.4.4.4' });
@@ -594,7 +663,7 @@ describe('meters registry', () => {
 
     it.each<[Record<string, unknown>, RegExp]>([
       [{ ipAddress: 'nope' }, /ipAddress must be an IPv4 or IPv6 address/],
-      [{ ipAddress: '8.8.4.4' }, /not inside the allowed meter networks/],
+      [{ ipAddress: '8.8.4.4' }, /is outside METER_ALLOWED_NETWORKS/],
       [{ port: 65536 }, /port must not be greater than 65535/],
       [{ status: 'online' }, /property status should not exist/],
     ])('refuses %j with 400 and changes nothing', async (body, message) => {
@@ -688,7 +757,7 @@ describe('meters registry', () => {
       [{ meterIds: [42] }, /each value in meterIds must be a string/],
       [{ meterIds: ['M-1'], status: 'gone' }, /status must be one of/],
       [{ meterIds: ['M-1'], ipAddress: '300.1.1.1' }, /ipAddress must be an IPv4 or IPv6 address/],
-      [{ meterIds: ['M-1'], ipAddress: '9.9.9.9' }, /not inside the allowed meter networks/],
+      [{ meterIds: ['M-1'], ipAddress: '9.9.9.9' }, /is outside METER_ALLOWED_NETWORKS/],
       [{ meterIds: ['M-1'], port: 0 }, /port must not be less than 1/],
       [{ meterIds: ['M-1'], extra: 1 }, /property extra should not exist/],
     ])('refuses %j with 400', async (body, message) => {

@@ -81,7 +81,7 @@ describe('Readings queries (e2e)', () => {
         model: 'HEM-3X30',
         area: area.body.data.id,
         ipAddress: '127.0.0.1',
-        port: 9,
+        port: 8080,
         status: 'active',
       })
       .expect(201);

@@ -62,6 +62,7 @@ export async function startRealtimeStack(options: RealtimeStackOptions): Promise
     METER_POLLING_INTERVAL: String(options.intervalMs),
     METER_TIMEOUT_MS: '1000',
     METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+    METER_ALLOWED_PORTS: '1024-65535',
     METER_OFFLINE_AFTER_FAILURES: '1',
     METER_OFFLINE_BACKOFF_MAX_MS: '4000',
     METER_MAX_CONCURRENT_POLLS: '200',

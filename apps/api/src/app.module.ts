@@ -4,6 +4,7 @@ import { DatabaseModule } from '@app/database';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AreasModule } from './areas/areas.module';
 import { AuditModule } from './audit/audit.module';
@@ -40,6 +41,7 @@ import { UsersModule } from './users/users.module';
     // Before MetersModule: its GET /api/meters/:id would otherwise capture /api/meters/polling/status.
     PollingModule,
     AuthModule,
+    AdminModule,
     UsersModule,
     ApiKeysModule,
     AuditModule,

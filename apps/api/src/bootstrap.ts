@@ -4,35 +4,34 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { mountBullBoard } from './admin/bull-board';
 import { OPENAPI_PUBLIC_EXTENSION } from './auth/decorators';
-import { AllExceptionsFilter, createValidationPipe, dependencyPorts, useBodyParsers } from './common';
+import {
+  AllExceptionsFilter,
+  corsSettings,
+  createValidationPipe,
+  dependencyPorts,
+  useBodyParsers,
+} from './common';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export const SWAGGER_PATH = 'api/docs';
 
-function corsOrigins(value: string | undefined): string[] | boolean | undefined {
-  if (!value?.trim()) return undefined;
-  const origins = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return origins.includes('*') ? true : origins;
-}
-
 /**
  * Everything that makes the api answer the same way in production (main.ts) and in tests (createTestApi):
  * `api` prefix, 1 MB JSON/urlencoded bodies (413 beyond), validation (400 listing the problems), the error
- * envelope, CORS from CORS_ORIGINS, Swagger at /api/docs (JSON at /api/docs-json), Bull Board at
+ * envelope, TRUST_PROXY, CORS from CORS_ORIGINS (`*` never with credentials), Swagger at /api/docs (JSON at /api/docs-json), Bull Board at
  * /admin/queues (admins only). Signals are main.ts's business (graceful shutdown), not the tests'.
  * Create the app with `{ bodyParser: false }` so that only these parsers run.
  */
 export function configureApp(app: NestExpressApplication): void {
   const env = app.get(ApiEnv);
+  // Before anything reads req.ip or req.secure (login limits, the board cookie's Secure flag).
+  app.set('trust proxy', env.trustProxy);
   app.setGlobalPrefix('api');
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(dependencyPorts(env.DATABASE_URL, env.REDIS_URL)));
-  const origin = corsOrigins(env.CORS_ORIGINS);
-  if (origin) app.enableCors({ origin, credentials: true });
+  const cors = corsSettings(env.CORS_ORIGINS);
+  if (cors) app.enableCors(cors);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   mountBullBoard(app);
 

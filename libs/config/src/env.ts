@@ -1,6 +1,7 @@
 // The implicit string-to-number conversion reads design:type, which is only recorded when the polyfill is
 // loaded before these classes are declared, whatever the entry point imports first.
 import 'reflect-metadata';
+import { isIP } from 'node:net';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
@@ -13,6 +14,15 @@ export const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16
 export const POLLING_INTERVAL_MIN_MS = 1000;
 export const POLLING_INTERVAL_MAX_MS = 86_400_000;
 
+export const DEFAULT_ALLOWED_PORTS = '8080,80';
+
+const PORT_LIST = /^\s*\d{1,5}(-\d{1,5})?(\s*,\s*\d{1,5}(-\d{1,5})?)*\s*$/;
+/** Secrets copied from examples and tutorials (and this repository's test and demo values). */
+const PLACEHOLDER_SECRET =
+  /^(secret|changeme|change-me|password|admin|admin123|test[-_].*|your[-_]?(secret|password).*|.*example.*)$/i;
+
+const TRUST_PROXY =
+  /^\s*(\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?))*))\s*$/;
 const CIDR_LIST = /^\s*[0-9a-fA-F:.]+\/\d{1,3}(\s*,\s*[0-9a-fA-F:.]+\/\d{1,3})*\s*$/;
 
 /**
@@ -65,6 +75,16 @@ export class CommonEnv {
     message: 'must be a comma-separated list of CIDR blocks, e.g. 10.0.0.0/8,127.0.0.0/8',
   })
   METER_ALLOWED_NETWORKS: string = DEFAULT_ALLOWED_NETWORKS;
+
+  /**
+   * Ports meters may be contacted on (the seed's 8080 and 80 by default): with the networks, keeps a meter
+   * entry from pointing at PostgreSQL, Redis or an admin port that shares a network with meters.
+   */
+  @IsString()
+  @Matches(PORT_LIST, {
+    message: 'must be a comma-separated list of ports or ranges, e.g. 8080,80 or 20000-29999',
+  })
+  METER_ALLOWED_PORTS: string = DEFAULT_ALLOWED_PORTS;
 
   /** Deadline of one meter exchange (worker); the api derives how long it waits for a command from it. */
   @IsInt()
@@ -125,9 +145,41 @@ export class ApiEnv extends CommonEnv {
   @Max(65535)
   METER_PORT: number = 8080;
 
+  /** Login attempts per minute on one username, from any addresses (429 with Retry-After beyond). */
   @IsInt()
   @Min(1)
   LOGIN_RATE_LIMIT_PER_MINUTE: number = 10;
+
+  /**
+   * Login attempts per minute from one client address, whatever the usernames (password spraying). Higher
+   * than the per-username limit: an office behind one NAT address shares it.
+   */
+  @IsInt()
+  @Min(1)
+  LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: number = 30;
+
+  /**
+   * Which proxies' X-Forwarded-For / X-Forwarded-Proto are believed (Express `trust proxy`): a number of
+   * hops in front of the api (1 behind one load balancer), or a comma-separated list of proxy addresses or
+   * CIDR blocks (`loopback`, `linklocal`, `uniquelocal` allowed). Unset: none; the socket address counts.
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(TRUST_PROXY, {
+    message: 'must be a number of hops (e.g. 1) or a comma-separated list of proxy addresses or CIDR blocks',
+  })
+  TRUST_PROXY?: string;
+
+  /** TRUST_PROXY as Express takes it: hops, a list of addresses/CIDRs, or false. */
+  get trustProxy(): number | string[] | false {
+    const value = this.TRUST_PROXY?.trim();
+    if (!value) return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
 
   @IsOptional()
   @IsString()
@@ -149,13 +201,47 @@ export class ApiEnv extends CommonEnv {
   REALTIME_RECOVERY_WINDOW_MS: number = 120000;
 
   crossFieldProblems(): string[] {
-    const relaxed = this.NODE_ENV === 'development' || this.NODE_ENV === 'test';
-    if (!this.JWT_SECRET) return [];
-    const weak =
-      this.JWT_SECRET.length < 32 || /^(secret|changeme|change-me|your[-_]?secret.*)$/i.test(this.JWT_SECRET);
-    return !relaxed && weak
-      ? ['JWT_SECRET: must be at least 32 characters and not a placeholder outside development/test']
-      : [];
+    return [...this.secretProblems(), ...this.trustProxyProblems()];
+  }
+
+  /**
+   * Outside development/test (production is the default), a guessable secret is a boot error, never a
+   * warning: a JWT secret signs every token, the initial admin password opens everything.
+   */
+  private secretProblems(): string[] {
+    if (this.NODE_ENV === 'development' || this.NODE_ENV === 'test') return [];
+    const problems: string[] = [];
+    const jwt = this.JWT_SECRET ?? '';
+    if (jwt && (jwt.length < 32 || new Set(jwt).size < 10 || PLACEHOLDER_SECRET.test(jwt))) {
+      problems.push(
+        'JWT_SECRET: must be at least 32 random characters (not a placeholder or a repeated pattern) outside ' +
+          'development/test; generate one with `openssl rand -base64 48`',
+      );
+    }
+    const password = this.ADMIN_PASSWORD;
+    if (
+      password &&
+      (password.length < 12 || PLACEHOLDER_SECRET.test(password) || password.includes(this.ADMIN_USERNAME))
+    ) {
+      problems.push(
+        'ADMIN_PASSWORD: must be at least 12 characters, not a placeholder and not contain ADMIN_USERNAME ' +
+          'outside development/test',
+      );
+    }
+    return problems;
+  }
+
+  private trustProxyProblems(): string[] {
+    const list = this.trustProxy;
+    if (!Array.isArray(list)) return [];
+    const bad = list.filter((item) => {
+      if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return false;
+      const [address, prefix] = item.split('/');
+      const family = isIP(address);
+      const max = family === 4 ? 32 : 128;
+      return !family || (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= max));
+    });
+    return bad.length ? [`TRUST_PROXY: not a proxy address or CIDR block: ${bad.join(', ')}`] : [];
   }
 }
 

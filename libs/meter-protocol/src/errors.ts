@@ -66,12 +66,9 @@ export class MeterCommunicationError extends Error {
     );
   }
 
-  static notAllowed(ipAddress: string) {
-    return new MeterCommunicationError(
-      'not-allowed',
-      `address ${ipAddress} is outside METER_ALLOWED_NETWORKS; meter not contacted`,
-      0,
-    );
+  /** `why` comes from MeterAddressPolicy.describe (which address or port, which setting). */
+  static notAllowed(why: string) {
+    return new MeterCommunicationError('not-allowed', `${why}; meter not contacted`, 0);
   }
 
   static network(detail: string, responseTime: number, cause?: unknown) {

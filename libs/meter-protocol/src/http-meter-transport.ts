@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { isIP } from 'node:net';
-import { AllowedNetworks } from './allowed-networks';
+import type { MeterAddressPolicy } from '@app/meter-network';
 import { MeterCommunicationError } from './errors';
 import {
   decodeJsonBody,
@@ -84,7 +84,7 @@ export abstract class HttpMeterTransport implements MeterTransport {
   protected readonly maxResponseBytes: number;
   protected readonly connectionsPerOrigin: number;
   protected readonly keepAliveTimeoutMs: number;
-  private readonly allowedNetworks: AllowedNetworks;
+  private readonly addressPolicy: MeterAddressPolicy;
   private closed = false;
 
   protected constructor(options: MeterTransportOptions) {
@@ -98,10 +98,7 @@ export abstract class HttpMeterTransport implements MeterTransport {
     this.maxResponseBytes = options.maxResponseBytes;
     this.connectionsPerOrigin = options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
-    this.allowedNetworks =
-      typeof options.allowedNetworks === 'string'
-        ? AllowedNetworks.parse(options.allowedNetworks)
-        : options.allowedNetworks;
+    this.addressPolicy = options.addressPolicy;
   }
 
   /**
@@ -191,12 +188,9 @@ export abstract class HttpMeterTransport implements MeterTransport {
 
   private targetOrigin(target: MeterTarget): string {
     const { ipAddress, port } = target;
-    if (!this.allowedNetworks.contains(ipAddress)) {
-      throw MeterCommunicationError.notAllowed(String(ipAddress));
-    }
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw MeterCommunicationError.network(`invalid meter port ${String(port)}; meter not contacted`, 0);
-    }
+    const refusal = this.addressPolicy.refusal(ipAddress, port);
+    if (refusal)
+      throw MeterCommunicationError.notAllowed(this.addressPolicy.describe(refusal, ipAddress, port));
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ipAddress);
     const host = mapped ? mapped[1] : isIP(ipAddress) === 6 ? `[${ipAddress}]` : ipAddress;
     return `http://${host}:${port}`;

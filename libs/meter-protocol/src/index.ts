@@ -1,4 +1,3 @@
-export * from './allowed-networks';
 export * from './types';
 export * from './errors';
 export * from './response-parser';

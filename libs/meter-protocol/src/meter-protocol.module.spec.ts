@@ -42,6 +42,7 @@ describe('MeterProtocolModule', () => {
         METER_TIMEOUT_MS: 300,
         METER_RESPONSE_MAX_BYTES: 2048,
         METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+        METER_ALLOWED_PORTS: '1024-65535',
         ...extra,
       });
       expect(transport.kind).toBe(kind);
@@ -68,11 +69,27 @@ describe('MeterProtocolModule', () => {
   );
 
   it('uses the private-range default when METER_ALLOWED_NETWORKS is unset: loopback is refused', async () => {
-    const { app, transport } = await boot({});
+    const { app, transport } = await boot({ METER_ALLOWED_PORTS: '1024-65535' });
     meter.connections = 0;
     await expect(
       transport.read({ ipAddress: '127.0.0.1', port: meter.port, meterNumber: 'M1' }, [V1]),
-    ).rejects.toMatchObject({ kind: 'not-allowed' });
+    ).rejects.toMatchObject({
+      kind: 'not-allowed',
+      message: expect.stringMatching(/METER_ALLOWED_NETWORKS/),
+    });
+    expect(meter.connections).toBe(0);
+    await app.close();
+  });
+
+  it('uses the seed ports by default (METER_ALLOWED_PORTS 8080,80): another port is refused', async () => {
+    const { app, transport } = await boot({ METER_ALLOWED_NETWORKS: '127.0.0.0/8' });
+    meter.connections = 0;
+    await expect(
+      transport.read({ ipAddress: '127.0.0.1', port: meter.port, meterNumber: 'M1' }, [V1]),
+    ).rejects.toMatchObject({
+      kind: 'not-allowed',
+      message: expect.stringMatching(/METER_ALLOWED_PORTS \(8080,80\)/),
+    });
     expect(meter.connections).toBe(0);
     await app.close();
   });

@@ -1,6 +1,7 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { WorkerEnv } from '@app/config';
+import { MeterAddressPolicy } from '@app/meter-network';
 import { createMeterTransport } from './create-meter-transport';
 import { METER_TRANSPORT, type MeterTransport } from './types';
 
@@ -19,7 +20,7 @@ class MeterTransportCloser implements OnApplicationShutdown {
 
 /**
  * Provides METER_TRANSPORT from the worker's settings: METER_HTTP_CLIENT, METER_TIMEOUT_MS,
- * METER_RESPONSE_MAX_BYTES, METER_ALLOWED_NETWORKS. Needs WorkerEnv (AppConfigModule.forApp(WorkerEnv)).
+ * METER_RESPONSE_MAX_BYTES, METER_ALLOWED_NETWORKS, METER_ALLOWED_PORTS. Needs WorkerEnv (AppConfigModule.forApp(WorkerEnv)).
  *
  * Connections per meter address: as many as the worker may have exchanges in flight (scheduled polls and
  * commands), because a gateway serving many meters behind one address must not be capped below that:
@@ -43,7 +44,7 @@ export class MeterProtocolModule {
               {
                 timeoutMs: env.METER_TIMEOUT_MS,
                 maxResponseBytes: env.METER_RESPONSE_MAX_BYTES,
-                allowedNetworks: env.METER_ALLOWED_NETWORKS,
+                addressPolicy: MeterAddressPolicy.parse(env.METER_ALLOWED_NETWORKS, env.METER_ALLOWED_PORTS),
                 connectionsPerOrigin:
                   env.METER_MAX_CONCURRENT_POLLS + env.METER_MAX_SILENT_READS + COMMAND_EXCHANGES,
               },

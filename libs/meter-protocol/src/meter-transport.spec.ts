@@ -1,3 +1,4 @@
+import { MeterAddressPolicy } from '@app/meter-network';
 import { DEFAULT_OBIS_CODES } from '@app/obis';
 import { MeterCommunicationError } from './errors';
 import { createMeterTransport } from './create-meter-transport';
@@ -35,7 +36,7 @@ describe.each(METER_TRANSPORT_KINDS)('%s meter transport', (kind) => {
   const options = (extra: Partial<MeterTransportOptions> = {}): MeterTransportOptions => ({
     timeoutMs: TIMEOUT_MS,
     maxResponseBytes: MAX_BYTES,
-    allowedNetworks: '10.0.0.0/8,127.0.0.0/8',
+    addressPolicy: MeterAddressPolicy.parse('10.0.0.0/8,127.0.0.0/8', '1024-65535'),
     ...extra,
   });
 
@@ -298,13 +299,18 @@ describe.each(METER_TRANSPORT_KINDS)('%s meter transport', (kind) => {
 
     it('not-allowed: an address outside the allowed networks is never contacted', async () => {
       await transport.close();
-      transport = createMeterTransport(kind, options({ allowedNetworks: '10.0.0.0/8' }));
+      transport = createMeterTransport(
+        kind,
+        options({ addressPolicy: MeterAddressPolicy.parse('10.0.0.0/8', '1024-65535') }),
+      );
       meter.json(200, { [V1]: 230 });
       const read = await failure(transport.read(target, [V1]));
       const write = await failure(transport.write(target, RELAY, 'disconnected'));
       for (const e of [read, write]) {
         expect(e.kind).toBe('not-allowed');
-        expect(e.message).toBe('address 127.0.0.1 is outside METER_ALLOWED_NETWORKS; meter not contacted');
+        expect(e.message).toBe(
+          'address 127.0.0.1 is outside METER_ALLOWED_NETWORKS (10.0.0.0/8); meter not contacted',
+        );
       }
       // Give a stray connection attempt time to show up before asserting there was none.
       await new Promise((r) => setTimeout(r, 50));
@@ -316,6 +322,35 @@ describe.each(METER_TRANSPORT_KINDS)('%s meter transport', (kind) => {
       for (const ipAddress of ['localhost', '::ffff:8.8.8.8', '8.8.8.8']) {
         expect((await failure(transport.read({ ...target, ipAddress }, [V1]))).kind).toBe('not-allowed');
       }
+      expect(meter.connections).toBe(0);
+    });
+
+    it('never contacts loopback through hex, decimal, octal or IPv4-mapped spellings when it is not allowed', async () => {
+      await transport.close();
+      transport = createMeterTransport(
+        kind,
+        options({ addressPolicy: MeterAddressPolicy.parse('10.0.0.0/8', '1024-65535') }),
+      );
+      const spellings = ['0x7f.1', '2130706433', '0177.0.0.1', '::ffff:127.0.0.1', '::ffff:7f00:1'];
+      for (const ipAddress of spellings) {
+        expect((await failure(transport.read({ ...target, ipAddress }, [V1]))).kind).toBe('not-allowed');
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(meter.connections).toBe(0);
+    });
+
+    it('not-allowed: a port outside METER_ALLOWED_PORTS is never contacted, even inside the networks', async () => {
+      await transport.close();
+      transport = createMeterTransport(
+        kind,
+        options({ addressPolicy: MeterAddressPolicy.parse('127.0.0.0/8', '8080,80') }),
+      );
+      const e = await failure(transport.read(target, [V1]));
+      expect(e.kind).toBe('not-allowed');
+      expect(e.message).toBe(
+        `port ${meter.port} is not in METER_ALLOWED_PORTS (8080,80); meter not contacted`,
+      );
+      await new Promise((r) => setTimeout(r, 50));
       expect(meter.connections).toBe(0);
     });
 

@@ -1,5 +1,5 @@
 import type { CommunicationStatus, ObisReadingValue } from '@app/contracts';
-import type { AllowedNetworks } from './allowed-networks';
+import type { MeterAddressPolicy } from '@app/meter-network';
 
 /** Injection token of the configured MeterTransport (see MeterProtocolModule). */
 export const METER_TRANSPORT = Symbol('METER_TRANSPORT');
@@ -61,8 +61,8 @@ export interface MeterTransportOptions {
   timeoutMs: number;
   /** Response size cap (METER_RESPONSE_MAX_BYTES). */
   maxResponseBytes: number;
-  /** METER_ALLOWED_NETWORKS: a CIDR list or an already parsed AllowedNetworks. */
-  allowedNetworks: string | AllowedNetworks;
+  /** Where meters may be contacted (METER_ALLOWED_NETWORKS, METER_ALLOWED_PORTS). */
+  addressPolicy: MeterAddressPolicy;
   /** Concurrent connections per meter address (gateways serve many meters on one). Default 64. */
   connectionsPerOrigin?: number;
   /** How long an idle keep-alive connection is kept. Default 4000 ms. */

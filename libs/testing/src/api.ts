@@ -34,9 +34,12 @@ export const TEST_API_ENV_DEFAULTS: Record<string, string> = {
   ADMIN_USERNAME: 'admin',
   ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
   METER_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16',
+  // Simulated meters listen on ephemeral ports; suites about METER_ALLOWED_PORTS set their own list.
+  METER_ALLOWED_PORTS: '80,8080,1024-65535',
   METER_HOST: '127.0.0.1',
   METER_PORT: '8080',
   LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+  LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000',
   SWAGGER_ENABLED: 'true',
 };
 

@@ -7,45 +7,60 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Queue } from 'bullmq';
 import type { NextFunction, Request, Response } from 'express';
 import { AuthService } from '../auth/auth.service';
+import { BoardSessionCheck, BoardSessionService } from './board-session.service';
 
 export const BULL_BOARD_PATH = '/admin/queues';
-const COOKIE = 'hes_board_token';
+export const BOARD_COOKIE = 'hes_board_session';
 
-function tokenFromCookie(header: string | undefined): string | undefined {
+function sessionFromCookie(header: string | undefined): string | undefined {
   for (const part of header?.split(';') ?? []) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === COOKIE) return decodeURIComponent(rest.join('='));
+    if (name === BOARD_COOKIE) return decodeURIComponent(rest.join('='));
   }
   return undefined;
 }
 
-function deny(res: Response, status: 401 | 403, message: string): void {
-  res.status(status).json({ success: false, message, error: status === 401 ? 'Unauthorized' : 'Forbidden' });
+function deny(res: Response, status: 400 | 401 | 403 | 503, message: string): void {
+  const error = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }[
+    status
+  ];
+  res.status(status).json({ success: false, message, error });
 }
 
 /**
- * Bull Board can retry and remove jobs, so it is for admins only. A browser cannot send a bearer header,
- * so the first visit carries the token once in the query (`/admin/queues?token=<JWT>`); it is moved into
- * an HttpOnly cookie scoped to the board and the query is dropped with a redirect.
+ * Bull Board can retry and remove jobs, so it is for admins only: a board session cookie (from
+ * POST /api/auth/board-session, 15 minutes, this path only) or, for scripts, an admin's API token in the
+ * Authorization header. Never a token in the URL: URLs end up in browser history, proxy and access logs.
  */
-function adminOnly(auth: AuthService) {
+function adminOnly(sessions: BoardSessionService, auth: AuthService) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const queryToken = typeof req.query.token === 'string' ? req.query.token : undefined;
+    if (req.query.token !== undefined) {
+      return deny(
+        res,
+        400,
+        'Tokens are not accepted in URLs: open a session with POST /api/auth/board-session',
+      );
+    }
     const bearer = req.headers.authorization?.match(/^Bearer (.+)$/i)?.[1];
-    const token = bearer ?? queryToken ?? tokenFromCookie(req.headers.cookie);
-    if (!token) {
-      return deny(res, 401, `Authentication required: open ${BULL_BOARD_PATH}?token=<an admin's JWT>`);
+    const session = sessionFromCookie(req.headers.cookie);
+    if (!bearer && !session) {
+      return deny(
+        res,
+        401,
+        'Authentication required: open a session with POST /api/auth/board-session (admin)',
+      );
     }
-    try {
-      const user = await auth.verifyAccessToken(token);
-      if (user.role !== 'admin') return deny(res, 403, 'Bull Board is for admins only');
-    } catch {
-      return deny(res, 401, 'Invalid or expired token');
+    let check: BoardSessionCheck;
+    if (bearer) {
+      check = await auth.verifyAccessToken(bearer).then(
+        (user) => (user.role === 'admin' ? 'admin' : 'not-admin'),
+        () => 'invalid' as const,
+      );
+    } else {
+      check = await sessions.check(session!);
     }
-    if (queryToken && !bearer) {
-      res.cookie(COOKIE, queryToken, { httpOnly: true, sameSite: 'strict', path: BULL_BOARD_PATH });
-      return res.redirect(302, BULL_BOARD_PATH);
-    }
+    if (check === 'invalid') return deny(res, 401, 'Invalid or expired session or token');
+    if (check === 'not-admin') return deny(res, 403, 'Bull Board is for admins only');
     next();
   };
 }
@@ -58,5 +73,16 @@ export function mountBullBoard(app: NestExpressApplication): void {
     (name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name), { strict: false })),
   );
   createBullBoard({ queues, serverAdapter });
-  app.use(BULL_BOARD_PATH, adminOnly(app.get(AuthService, { strict: false })), serverAdapter.getRouter());
+  const guard = adminOnly(
+    app.get(BoardSessionService, { strict: false }),
+    app.get(AuthService, { strict: false }),
+  );
+  app.use(
+    BULL_BOARD_PATH,
+    (req: Request, res: Response, next: NextFunction) => {
+      // The user lookup needs PostgreSQL: while it is away the board answers 503, never a crash.
+      guard(req, res, next).catch(() => deny(res, 503, 'Database unavailable; try again shortly'));
+    },
+    serverAdapter.getRouter(),
+  );
 }

@@ -12,7 +12,7 @@ import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
-import { LoginThrottlerGuard } from './login-throttler.guard';
+import { LOGIN_PER_ADDRESS, LOGIN_PER_USERNAME, LoginThrottlerGuard } from './login-throttler.guard';
 import { RolesGuard } from './roles.guard';
 
 /** JWT_EXPIRES_IN: plain digits are seconds (jsonwebtoken would read a digit string as milliseconds). */
@@ -105,7 +105,12 @@ class LoginThrottleStorageModule {}
       inject: [ApiEnv, LOGIN_THROTTLE_STORAGE],
       useFactory: (env: ApiEnv, storage: ThrottlerStorageRedisService) => ({
         storage,
-        throttlers: [{ name: 'login', ttl: 60_000, limit: env.LOGIN_RATE_LIMIT_PER_MINUTE }],
+        throttlers: [
+          { name: LOGIN_PER_ADDRESS, ttl: 60_000, limit: env.LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE },
+          { name: LOGIN_PER_USERNAME, ttl: 60_000, limit: env.LOGIN_RATE_LIMIT_PER_MINUTE },
+        ],
+        // Only Retry-After (set by the guard): the X-RateLimit-* headers would tell an attacker the budget.
+        setHeaders: false,
         errorMessage: 'Too many login attempts; try again in a minute',
       }),
     }),

@@ -1,5 +1,5 @@
 import { ApiEnv } from '@app/config';
-import { AllowedNetworks } from '@app/meter-protocol';
+import { DEFAULT_METER_PORT, MeterAddressPolicy } from '@app/meter-network';
 import { canonicalObisCode } from '@app/obis';
 import { BadRequestException, ConflictException, HttpException, Injectable } from '@nestjs/common';
 
@@ -18,10 +18,10 @@ const COMMANDABLE_STATUSES: ReadonlySet<string> = new Set(['online', 'offline'])
 /** Whether a meter may be contacted on demand now (before anything is recorded as pending or queued). */
 @Injectable()
 export class CommandPolicy {
-  private readonly allowedNetworks: AllowedNetworks;
+  private readonly addressPolicy: MeterAddressPolicy;
 
   constructor(env: ApiEnv) {
-    this.allowedNetworks = AllowedNetworks.parse(env.METER_ALLOWED_NETWORKS);
+    this.addressPolicy = MeterAddressPolicy.parse(env.METER_ALLOWED_NETWORKS, env.METER_ALLOWED_PORTS);
   }
 
   /** Why this meter must not be contacted now, or null. */
@@ -34,9 +34,12 @@ export class CommandPolicy {
     }
     if (!meter.ipAddress)
       return new ConflictException(`Meter ${meter.meterNumber} has no IP address configured`);
-    if (!this.allowedNetworks.contains(meter.ipAddress)) {
+    // The worker contacts a meter without a port on DEFAULT_METER_PORT: judge what it would reach.
+    const port = meter.port ?? DEFAULT_METER_PORT;
+    const refusal = this.addressPolicy.refusal(meter.ipAddress, port);
+    if (refusal) {
       return new ConflictException(
-        `Meter ${meter.meterNumber}'s address ${meter.ipAddress} is outside METER_ALLOWED_NETWORKS; not contacted`,
+        `Meter ${meter.meterNumber}: ${this.addressPolicy.describe(refusal, meter.ipAddress, port)}; not contacted`,
       );
     }
     return null;

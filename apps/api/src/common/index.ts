@@ -7,4 +7,5 @@ export * from './all-exceptions.filter';
 export * from './http-setup';
 export * from './http-types';
 export * from './dependency-errors';
+export * from './cors';
 export * from './openapi';

@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Meter, MeterStatus, NewMeter } from '@app/database';
-import { AllowedNetworks } from '@app/meter-protocol';
+import { canonicalMeterAddress, MeterAddressPolicy } from '@app/meter-network';
 import { canonicalObisCode } from '@app/obis';
 import { MeterEventsPublisher } from '@app/realtime-publisher';
 import { AreasService } from '../areas/areas.service';
@@ -71,7 +71,7 @@ function meterPage(
 
 @Injectable()
 export class MetersService {
-  private readonly allowedNetworks: AllowedNetworks;
+  private readonly addressPolicy: MeterAddressPolicy;
   private readonly defaultHost: string;
   private readonly defaultPort: number;
 
@@ -81,7 +81,10 @@ export class MetersService {
     private readonly events: MeterEventsPublisher,
     config: ConfigService,
   ) {
-    this.allowedNetworks = AllowedNetworks.parse(config.getOrThrow<string>('METER_ALLOWED_NETWORKS'));
+    this.addressPolicy = MeterAddressPolicy.parse(
+      config.getOrThrow<string>('METER_ALLOWED_NETWORKS'),
+      config.getOrThrow<string>('METER_ALLOWED_PORTS'),
+    );
     this.defaultHost = config.getOrThrow<string>('METER_HOST');
     this.defaultPort = config.getOrThrow<number>('METER_PORT');
   }
@@ -134,7 +137,7 @@ export class MetersService {
 
   async create(dto: CreateMeterDto, scope: AccessScope): Promise<MeterDto> {
     const areaId = await this.resolveArea(dto.area, scope);
-    const ipAddress = this.checkAddress(dto.ipAddress ?? this.defaultHost, dto.ipAddress === undefined);
+    const { ipAddress, port } = this.checkAddress(dto);
     const meter: NewMeter = {
       meterNumber: dto.meterNumber,
       meterType: dto.meterType,
@@ -142,7 +145,7 @@ export class MetersService {
       model: dto.model,
       areaId,
       ipAddress,
-      port: dto.port ?? this.defaultPort,
+      port,
       status: dto.status ?? 'online',
       firmware: dto.firmware ?? null,
       obisCodes: dto.obisCodes ? canonicalObisList(dto.obisCodes) : null,
@@ -170,8 +173,13 @@ export class MetersService {
     if (dto.brand !== undefined) changes.brand = dto.brand;
     if (dto.model !== undefined) changes.model = dto.model;
     if (dto.area !== undefined) changes.areaId = await this.resolveArea(dto.area, scope);
-    if (dto.ipAddress !== undefined) changes.ipAddress = this.checkAddress(dto.ipAddress, false);
-    if (dto.port !== undefined) changes.port = dto.port;
+    if (dto.ipAddress !== undefined || dto.port !== undefined) {
+      const ipAddress = dto.ipAddress ?? current.ipAddress;
+      const port = dto.port ?? current.port ?? this.defaultPort;
+      // A port change on a meter without an address has nothing to check yet; the address will be.
+      if (ipAddress !== null) Object.assign(changes, this.checkAddress({ ipAddress, port }));
+      else changes.port = port;
+    }
     if (dto.status !== undefined) changes.status = dto.status;
     if (dto.firmware !== undefined) changes.firmware = dto.firmware;
     if (dto.obisCodes !== undefined)
@@ -264,20 +272,24 @@ export class MetersService {
   }
 
   private onlineConfiguration(dto: EnableAllOnlineDto, status: MeterStatus): OnlineConfiguration {
-    return {
-      status,
-      ipAddress: this.checkAddress(dto.ipAddress ?? this.defaultHost, dto.ipAddress === undefined),
-      port: dto.port ?? this.defaultPort,
-    };
+    return { status, ...this.checkAddress(dto) };
   }
 
-  /** Meters are only ever stored with an address the worker is allowed to contact. */
-  private checkAddress(ipAddress: string, isDefault: boolean): string {
-    if (this.allowedNetworks.contains(ipAddress)) return ipAddress;
-    const source = isDefault ? `the default METER_HOST ${ipAddress}` : `ipAddress ${ipAddress}`;
-    throw new BadRequestException(
-      `${source} is not inside the allowed meter networks (METER_ALLOWED_NETWORKS: ${this.allowedNetworks})`,
-    );
+  /**
+   * Meters are only ever stored with an address and port the worker is allowed to contact, in one spelling
+   * (an IPv4-mapped IPv6 address as its IPv4 address). Unset fields take METER_HOST / METER_PORT.
+   */
+  private checkAddress(dto: { ipAddress?: string; port?: number }): { ipAddress: string; port: number } {
+    const ipAddress = dto.ipAddress ?? this.defaultHost;
+    const port = dto.port ?? this.defaultPort;
+    const refusal = this.addressPolicy.refusal(ipAddress, port);
+    if (!refusal) return { ipAddress: canonicalMeterAddress(ipAddress), port };
+    const defaulted =
+      refusal === 'port'
+        ? dto.port === undefined && 'METER_PORT'
+        : dto.ipAddress === undefined && 'METER_HOST';
+    const from = defaulted ? ` (from the default ${defaulted})` : '';
+    throw new BadRequestException(`${this.addressPolicy.describe(refusal, ipAddress, port)}${from}`);
   }
 
   /** An area outside the caller's scope is answered as one that does not exist. */

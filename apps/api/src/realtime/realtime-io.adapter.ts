@@ -3,6 +3,7 @@ import { ApiEnv } from '@app/config';
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { corsSettings } from '../common/cors';
 import { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
 import { RealtimeRecovery } from './realtime-recovery';
 import { RealtimeSessions } from './realtime-sessions';
@@ -39,10 +40,10 @@ export class RealtimeIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: IoServerOptions): IoServer {
     const env = this.app.get(ApiEnv, { strict: false });
     const monitor = this.app.get(RealtimeDeliveryMonitor, { strict: false });
-    const cors = corsOrigins(env.CORS_ORIGINS);
+    const cors = corsSettings(env.CORS_ORIGINS);
     const server = super.createIOServer(port, {
       ...options,
-      ...(cors ? { cors: { origin: cors, credentials: true } } : {}),
+      ...(cors ? { cors } : {}),
       connectionStateRecovery: {
         maxDisconnectionDuration: env.REALTIME_RECOVERY_WINDOW_MS,
         // A recovered connection passes the handshake check again (the token may have expired meanwhile).
@@ -118,14 +119,4 @@ export class RealtimeIoAdapter extends IoAdapter {
     });
     return redis;
   }
-}
-
-/** Same reading of CORS_ORIGINS as the HTTP side (bootstrap): a comma list, `*` for any origin. */
-function corsOrigins(value: string | undefined): string[] | boolean | undefined {
-  const list = (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (list.length === 0) return undefined;
-  return list.includes('*') ? true : list;
 }

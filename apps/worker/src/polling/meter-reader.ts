@@ -1,10 +1,10 @@
 import { ObisReadingValue, PolledMeter, ReadCommandResult } from '@app/contracts';
 import { isMeterCommunicationError, METER_TRANSPORT, type MeterTransport } from '@app/meter-protocol';
+import { DEFAULT_METER_PORT } from '@app/meter-network';
 import { DEFAULT_OBIS_CODES } from '@app/obis';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
-/** Port used when a meter has none configured (seed guide). */
-export const DEFAULT_METER_PORT = 80;
+export { DEFAULT_METER_PORT };
 
 /** One exchange with a meter. */
 export interface MeterExchange extends ReadCommandResult {
