@@ -2,6 +2,7 @@ import { ApiEnv } from '@app/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { mountBullBoard } from './admin/bull-board';
+import { HttpMetrics } from './metrics/http-metrics';
 import { AllExceptionsFilter, createValidationPipe, dependencyPorts, useBodyParsers } from './common';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
@@ -25,7 +26,9 @@ function corsOrigins(value: string | undefined): string[] | boolean | undefined 
  */
 export function configureApp(app: NestExpressApplication): void {
   const env = app.get(ApiEnv);
-  app.setGlobalPrefix('api');
+  // /metrics stays where Prometheus looks by default.
+  app.setGlobalPrefix('api', { exclude: ['metrics'] });
+  app.use(app.get(HttpMetrics).middleware());
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(dependencyPorts(env.DATABASE_URL, env.REDIS_URL)));

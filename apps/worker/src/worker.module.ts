@@ -2,11 +2,13 @@ import { AppConfigModule, WorkerEnv } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { MeterProtocolModule } from '@app/meter-protocol';
+import { MetricsModule } from '@app/metrics';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { CommandsModule } from './commands/commands.module';
+import { WorkerHealthModule } from './health/worker-health.module';
 import { PollingModule } from './polling/polling.module';
 
 /**
@@ -46,6 +48,7 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
   imports: [
     AppConfigModule.forApp(WorkerEnv),
     DatabaseModule,
+    MetricsModule.forRoot(),
     // Live events to the api instances (publisher ids `w<pid>-…`).
     RealtimePublisherModule.forRoot('w'),
     MeterProtocolModule.forRoot(),
@@ -56,6 +59,7 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
     }),
     PollingModule,
     CommandsModule,
+    WorkerHealthModule,
     DiscoveryModule,
   ],
   providers: [ProcessorsDrain],

@@ -5,6 +5,7 @@ import { MetersModule } from '../meters/meters.module';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
 import { RealtimeGateway } from './realtime.gateway';
+import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeRoomsService } from './realtime-rooms.service';
 
 /**
@@ -14,7 +15,7 @@ import { RealtimeRoomsService } from './realtime-rooms.service';
 @Module({
   imports: [AuthModule, MetersModule, AreasModule],
   controllers: [RealtimeController],
-  providers: [RealtimeGateway, RealtimeRoomsService, RealtimeDeliveryMonitor],
+  providers: [RealtimeGateway, RealtimeRoomsService, RealtimeDeliveryMonitor, RealtimeMetrics],
   exports: [RealtimeDeliveryMonitor],
 })
 export class RealtimeModule {}

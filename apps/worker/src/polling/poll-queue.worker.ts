@@ -110,6 +110,11 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
     );
   }
 
+  /** Whether the processor takes poll jobs (readiness). */
+  get running(): boolean {
+    return this.worker?.isRunning() ?? false;
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.env.SHUTDOWN_GRACE_MS - 2000;
     // Batches waiting on their store give up at the deadline instead of holding the shutdown; until the
