@@ -4,7 +4,9 @@
  * away and coming back.
  */
 import {
+  exposedMetricNames,
   freeLoopbackPort,
+  metricNamesInPromql,
   promtool,
   startDedicatedRedis,
   startPrometheus,
@@ -13,7 +15,10 @@ import {
   type StartedProcess,
 } from '@app/testing';
 import { METRICS } from '@app/metrics';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import request from 'supertest';
+import { parse } from 'yaml';
 import {
   configureOnlineAtGateway,
   pollingEnv,
@@ -130,6 +135,49 @@ describe('operations: Prometheus metrics and readiness (api + worker, real Prome
     expect(sumOf(worker, METRICS.EVENTS_PUBLISHED, 'event="meter-reading-update"')).toBeGreaterThanOrEqual(
       METERS,
     );
+  });
+
+  it('every metric in the alert rules and the Grafana dashboards is one the api or the worker exposes', async () => {
+    const exposed = new Set([
+      // Prometheus's own series for every target.
+      'up',
+      ...exposedMetricNames((await scrape(`${stack.api.baseUrl}/metrics`)).text),
+      ...exposedMetricNames((await scrape(`${workerUrl}/metrics`)).text),
+    ]);
+    const deploy = path.join(__dirname, '..', 'deploy');
+    const alerts = parse(fs.readFileSync(path.join(deploy, 'prometheus', 'alerts.yml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
+    };
+    const queries: Array<{ where: string; expr: string }> = alerts.groups.flatMap((g) =>
+      g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })),
+    );
+    const dashboards = path.join(deploy, 'grafana', 'dashboards');
+    for (const file of fs.readdirSync(dashboards).filter((f) => f.endsWith('.json'))) {
+      const dashboard = JSON.parse(fs.readFileSync(path.join(dashboards, file), 'utf8')) as {
+        panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+      };
+      for (const panel of dashboard.panels)
+        for (const target of panel.targets ?? [])
+          queries.push({ where: `${file}: ${panel.title}`, expr: target.expr });
+    }
+    expect(queries.length).toBeGreaterThan(15);
+    const unknown = queries.flatMap(({ where, expr }) =>
+      metricNamesInPromql(expr)
+        .filter((name) => !exposed.has(name))
+        .map((name) => `${where}: ${name}`),
+    );
+    expect(unknown).toEqual([]);
+    // The dashboard shows what the issue asks for.
+    const used = new Set(queries.flatMap(({ expr }) => metricNamesInPromql(expr)));
+    for (const name of [
+      'hes_meters',
+      'hes_meter_reads_total',
+      'hes_poll_lag_seconds_bucket',
+      'hes_queue_jobs',
+      'hes_store_duration_seconds_bucket',
+      'up',
+    ])
+      expect(used).toContain(name);
   });
 
   it('hes_meter_reads_total grows by meters × intervals', async () => {

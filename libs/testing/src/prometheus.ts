@@ -131,3 +131,52 @@ export async function startPrometheus(
     stop,
   };
 }
+
+const PROMQL_KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'inf',
+  'nan',
+]);
+
+/**
+ * The metric names a PromQL expression reads: identifiers that are not functions (followed by `(`),
+ * keywords, label names (inside `{…}`, `by (…)`, `without (…)`) or durations.
+ */
+export function metricNamesInPromql(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  const names = new Set<string>();
+  for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*(?=\s*(\(?))/g)) {
+    const name = m[0];
+    if (m[1] === '(' || PROMQL_KEYWORDS.has(name.toLowerCase())) continue;
+    names.add(name);
+  }
+  return [...names];
+}
+
+/** Metric names in a Prometheus text exposition, with each histogram's _bucket, _sum and _count. */
+export function exposedMetricNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (!type) continue;
+    names.add(type[1]);
+    if (type[2] === 'histogram' || type[2] === 'summary') {
+      for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${type[1]}${suffix}`);
+    }
+  }
+  return names;
+}
