@@ -193,6 +193,8 @@ async function shutdown(code = 0) {
     METER_ALLOWED_NETWORKS:
       process.env.METER_ALLOWED_NETWORKS ||
       '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8',
+    // Readable lines for a person watching; production keeps JSON lines (LOG_FORMAT=json).
+    LOG_FORMAT: process.env.LOG_FORMAT || 'pretty',
   };
 
   fs.rmSync(manifestFile, { force: true });

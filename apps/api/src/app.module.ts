@@ -1,4 +1,4 @@
-import { ApiEnv, AppConfigModule } from '@app/config';
+import { ApiEnv, AppConfigModule, LoggingModule } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { MetricsModule } from '@app/metrics';
@@ -20,6 +20,7 @@ import { UsersModule } from './users/users.module';
 @Module({
   imports: [
     AppConfigModule.forApp(ApiEnv),
+    LoggingModule.forApp('api'),
     DatabaseModule,
     MetricsModule.forRoot(),
     // Shared BullMQ connection and key prefix for every queue the api produces to (poll schedules, commands).

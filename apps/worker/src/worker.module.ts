@@ -1,4 +1,4 @@
-import { AppConfigModule, WorkerEnv } from '@app/config';
+import { AppConfigModule, LoggingModule, WorkerEnv } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { MeterProtocolModule } from '@app/meter-protocol';
@@ -47,6 +47,7 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
 @Module({
   imports: [
     AppConfigModule.forApp(WorkerEnv),
+    LoggingModule.forApp('worker'),
     DatabaseModule,
     MetricsModule.forRoot(),
     // Live events to the api instances (publisher ids `w<pid>-…`).

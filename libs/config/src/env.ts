@@ -9,6 +9,8 @@ export type NodeEnv = (typeof NODE_ENVS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10';
 
@@ -103,9 +105,13 @@ export class CommonEnv {
   @MinLength(16)
   METRICS_TOKEN?: string;
 
-  /** Least severe log level written (JSON lines on stdout). */
+  /** Least severe log level written. */
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
+
+  /** `json`: one JSON object per line on stdout (for log shippers); `pretty`: coloured text (the demo). */
+  @IsIn(LOG_FORMATS)
+  LOG_FORMAT: LogFormat = 'json';
 }
 
 export class ApiEnv extends CommonEnv {
