@@ -12,6 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { WorkerReadiness } from './worker-readiness.service';
 
+/** What the worker's listener serves (probes in docker-compose.yml and deploy/k8s use these). */
+export const WORKER_HTTP_PATHS = {
+  live: '/health/live',
+  ready: '/health/ready',
+  metrics: '/metrics',
+} as const;
+
 /**
  * The worker's only HTTP surface, on WORKER_HTTP_PORT (0: none): `/health/live`, `/health/ready` (503
  * naming what is missing) and `/metrics` (Prometheus text; METRICS_TOKEN as a bearer token when set).
@@ -68,12 +75,12 @@ export class WorkerHttpServer
       const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD')
         return send(res, 405, { message: 'method not allowed' });
-      if (path === '/health/live') return send(res, 200, { status: 'ok' });
-      if (path === '/health/ready') {
+      if (path === WORKER_HTTP_PATHS.live) return send(res, 200, { status: 'ok' });
+      if (path === WORKER_HTTP_PATHS.ready) {
         const { ready, checks } = await this.readiness.check();
         return send(res, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', checks });
       }
-      if (path === '/metrics') {
+      if (path === WORKER_HTTP_PATHS.metrics) {
         if (!metricsScrapeAllowed(req.headers.authorization, this.env.METRICS_TOKEN)) {
           return send(res, 401, { message: 'metrics need the METRICS_TOKEN bearer token' });
         }
