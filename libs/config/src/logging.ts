@@ -50,8 +50,10 @@ function pinoHttpOptions(env: CommonEnv, app: string): PinoHttpOptions {
     formatters: { level: (label) => ({ level: label }) },
     genReqId: requestId,
     autoLogging: { ignore: (req) => QUIET_PATHS.test(req.url ?? '') },
-    customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    // An error answer is logged by the exception filter where it happens (with its real stack); the request
+    // line only records it. pino-http would attach a made-up error ("failed with status code") to 5xx lines.
+    customLogLevel: (_req, res) => (res.statusCode >= 400 ? 'warn' : 'info'),
+    customErrorObject: (_req, _res, _err, val: Record<string, unknown>) => ({ ...val, err: undefined }),
     serializers: {
       req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({
         id: req.id,
