@@ -1,25 +1,28 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { CounterSeries, HotPathCounter } from './hot-path-metrics';
 import { METRICS } from './metric-names';
 
-/** hes_events_published_total{event}: live events handed to the publisher, one cached child per event. */
+/**
+ * hes_events_published_total{event}: live events accepted by the publisher (one per stored read, so on the
+ * worker's per-read path: a series per event name, created on first use, then a map lookup and an addition).
+ */
 @Injectable()
 export class EventMetrics {
-  private readonly counter: Counter<'event'>;
-  private readonly children = new Map<string, Counter.Internal>();
+  private readonly counter: HotPathCounter;
+  private readonly byEvent = new Map<string, CounterSeries>();
 
   constructor(registry: Registry) {
-    this.counter = new Counter({
-      name: METRICS.EVENTS_PUBLISHED,
-      help: 'Live events appended to the Redis stream, by event',
-      labelNames: ['event'],
-      registers: [registry],
-    });
+    this.counter = new HotPathCounter(
+      registry,
+      METRICS.EVENTS_PUBLISHED,
+      'Live events accepted for the Redis stream, by event',
+    );
   }
 
-  published(event: string, count = 1): void {
-    let child = this.children.get(event);
-    if (!child) this.children.set(event, (child = this.counter.labels(event)));
-    child.inc(count);
+  published(event: string): void {
+    let series = this.byEvent.get(event);
+    if (!series) this.byEvent.set(event, (series = this.counter.series({ event })));
+    series.value++;
   }
 }
