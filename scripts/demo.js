@@ -195,6 +195,8 @@ async function shutdown(code = 0) {
       '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8',
     // The simulated meters answer on SIM_PORT, the seed's 8080 and 80 stay allowed for real meters.
     METER_ALLOWED_PORTS: process.env.METER_ALLOWED_PORTS || `8080,80,${SIM_PORT}`,
+    // Readable lines for a person watching; production keeps JSON lines (LOG_FORMAT=json).
+    LOG_FORMAT: process.env.LOG_FORMAT || 'pretty',
   };
 
   fs.rmSync(manifestFile, { force: true });

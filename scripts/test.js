@@ -8,7 +8,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, ensureDependencies, ensureServices } = require('./lib/services');
+const { ROOT, ensureDependencies, ensurePrometheus, ensureServices } = require('./lib/services');
 
 function step(name, cmd, args) {
   const started = Date.now();
@@ -22,6 +22,7 @@ function step(name, cmd, args) {
 
 (async () => {
   ensureDependencies();
+  ensurePrometheus();
   process.env.NODE_ENV = 'test';
   const services = await ensureServices();
   let code = 0;

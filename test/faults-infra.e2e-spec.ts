@@ -303,7 +303,9 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
       p
         .output()
         .split('\n')
-        .filter((line) => /\[ioredis\] Unhandled error event|^\s+at .+:\d+:\d+\)?$/.test(line))
+        .filter((line) =>
+          /\[ioredis\] Unhandled error event|^\s+at .+:\d+:\d+\)?$|\\n\s+at .+:\d+:\d+\)?/.test(line),
+        )
         .slice(0, 3)
         .map((line) => `${names[i]}: ${line}`),
     );

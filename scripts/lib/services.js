@@ -221,8 +221,8 @@ function findRedisServer() {
   }
 }
 
-function installRedis() {
-  log('redis-server is missing: installing it with apt-get…');
+/** Installs a Debian package with apt-get (through sudo unless root), updating the index when needed. */
+function aptInstall(pkg) {
   const sudo = process.getuid && process.getuid() === 0 ? [] : ['sudo'];
   const run = (args) =>
     execFileSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), {
@@ -230,11 +230,27 @@ function installRedis() {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   try {
-    run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'redis-server']);
+    run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', pkg]);
   } catch {
     run(['apt-get', 'update', '-q']);
-    run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'redis-server']);
+    run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', pkg]);
   }
+}
+
+function installRedis() {
+  log('redis-server is missing: installing it with apt-get…');
+  aptInstall('redis-server');
+}
+
+/**
+ * Debian's `prometheus` package (prometheus and promtool in /usr/bin), which the operations suites run:
+ * a real Prometheus scraping the services, promtool checking metrics and alert rules. Its systemd unit is
+ * never started here; the tests run their own instance on a free port.
+ */
+function ensurePrometheus() {
+  if (fs.existsSync('/usr/bin/prometheus') && fs.existsSync('/usr/bin/promtool')) return;
+  log('prometheus is missing: installing it with apt-get…');
+  aptInstall('prometheus');
 }
 
 async function startRedis() {
@@ -335,6 +351,7 @@ async function ensureServices({ quiet = false } = {}) {
 }
 
 module.exports = {
+  ensurePrometheus,
   ROOT,
   ensureDependencies,
   ensureServices,

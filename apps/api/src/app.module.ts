@@ -1,6 +1,7 @@
-import { ApiEnv, AppConfigModule } from '@app/config';
+import { ApiEnv, AppConfigModule, LoggingModule } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
+import { MetricsModule } from '@app/metrics';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
@@ -12,6 +13,7 @@ import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
 import { HealthModule } from './health/health.module';
 import { MetersModule } from './meters/meters.module';
+import { ApiMetricsModule } from './metrics/api-metrics.module';
 import { ObisModule } from './obis/obis.module';
 import { PollingModule } from './polling/polling.module';
 import { ReadingsModule } from './readings/readings.module';
@@ -21,7 +23,9 @@ import { UsersModule } from './users/users.module';
 @Module({
   imports: [
     AppConfigModule.forApp(ApiEnv),
+    LoggingModule.forApp('api'),
     DatabaseModule,
+    MetricsModule.forRoot(),
     // Shared BullMQ connection and key prefix for every queue the api produces to (poll schedules, commands).
     // A request must not wait for Redis to come back: with the offline queue off, a command issued while
     // Redis is down fails at once and the request gets a 503 naming Redis. BullMQ still waits for the
@@ -52,6 +56,7 @@ import { UsersModule } from './users/users.module';
     CommandsModule,
     RealtimeModule,
     HealthModule,
+    ApiMetricsModule,
   ],
 })
 export class AppModule {}

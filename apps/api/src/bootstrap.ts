@@ -11,6 +11,7 @@ import {
   dependencyPorts,
   useBodyParsers,
 } from './common';
+import { HttpMetrics } from './metrics/http-metrics';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export const SWAGGER_PATH = 'api/docs';
@@ -26,7 +27,9 @@ export function configureApp(app: NestExpressApplication): void {
   const env = app.get(ApiEnv);
   // Before anything reads req.ip or req.secure (login limits, the board cookie's Secure flag).
   app.set('trust proxy', env.trustProxy);
-  app.setGlobalPrefix('api');
+  // /metrics stays where Prometheus looks by default.
+  app.setGlobalPrefix('api', { exclude: ['metrics'] });
+  app.use(app.get(HttpMetrics).middleware());
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(dependencyPorts(env.DATABASE_URL, env.REDIS_URL)));

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ApiEnv, closeOnSignals, logUnhandledRejections } from '@app/config';
 import { Logger } from '@nestjs/common';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
@@ -9,7 +10,12 @@ import { configureApp } from './bootstrap';
 async function bootstrap(): Promise<void> {
   logUnhandledRejections();
   // configureApp installs the 1 MB parsers and maps their errors; Nest's default parsers stay off.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  // Every Nest Logger writes through pino from here on (JSON lines, request ids, redaction).
+  app.useLogger(app.get(PinoLogger));
   configureApp(app);
   const env = app.get(ApiEnv);
   closeOnSignals(app, { graceMs: env.SHUTDOWN_GRACE_MS });

@@ -1,12 +1,14 @@
-import { AppConfigModule, WorkerEnv } from '@app/config';
+import { AppConfigModule, LoggingModule, WorkerEnv } from '@app/config';
 import { bullRootOptions } from '@app/contracts';
 import { DatabaseModule } from '@app/database';
 import { MeterProtocolModule } from '@app/meter-protocol';
+import { MetricsModule } from '@app/metrics';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { CommandsModule } from './commands/commands.module';
+import { WorkerHealthModule } from './health/worker-health.module';
 import { PollingModule } from './polling/polling.module';
 
 /**
@@ -45,7 +47,9 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
 @Module({
   imports: [
     AppConfigModule.forApp(WorkerEnv),
+    LoggingModule.forApp('worker'),
     DatabaseModule,
+    MetricsModule.forRoot(),
     // Live events to the api instances (publisher ids `w<pid>-…`).
     RealtimePublisherModule.forRoot('w'),
     MeterProtocolModule.forRoot(),
@@ -56,6 +60,7 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
     }),
     PollingModule,
     CommandsModule,
+    WorkerHealthModule,
     DiscoveryModule,
   ],
   providers: [ProcessorsDrain],

@@ -8,6 +8,11 @@ import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, MinLe
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10';
 
 /** Bounds of a polling interval, wherever it is set (environment seed or the admin endpoint). */
@@ -110,6 +115,23 @@ export class CommonEnv {
   @Min(1000)
   @Max(10_000_000)
   REALTIME_STREAM_MAX_LEN: number = 250000;
+
+  /**
+   * When set, /metrics (api and worker) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is
+   * open (keep it on a network only Prometheus reaches).
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  METRICS_TOKEN?: string;
+
+  /** Least severe log level written. */
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** `json`: one JSON object per line on stdout (for log shippers); `pretty`: coloured text (the demo). */
+  @IsIn(LOG_FORMATS)
+  LOG_FORMAT: LogFormat = 'json';
 }
 
 export class ApiEnv extends CommonEnv {
@@ -309,4 +331,10 @@ export class WorkerEnv extends CommonEnv {
   @Min(1000)
   @Max(300000)
   POLL_JOB_LOCK_MS: number = 10000;
+
+  /** The worker's HTTP listener: /health/live, /health/ready and /metrics. 0 turns it off. */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_HTTP_PORT: number = 5001;
 }

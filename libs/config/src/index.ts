@@ -2,3 +2,4 @@ export * from './env';
 export * from './validate-env';
 export * from './config.module';
 export * from './graceful-shutdown';
+export * from './logging';

@@ -9,6 +9,7 @@ import {
   WS_EVENTS,
 } from '@app/contracts';
 import { CommonEnv } from '@app/config';
+import { EventMetrics } from '@app/metrics';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
@@ -70,7 +71,11 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
   private lastError = '';
   private closed = false;
 
-  constructor(env: CommonEnv, @Optional() @Inject(REALTIME_PUBLISHER_NAME) name?: string) {
+  constructor(
+    env: CommonEnv,
+    @Optional() @Inject(REALTIME_PUBLISHER_NAME) name?: string,
+    @Optional() private readonly metrics?: EventMetrics,
+  ) {
     this.publisherId = `${name ?? 'w'}${process.pid}-${randomBytes(4).toString('hex')}`;
     this.stream = realtimeRedisNames(env.QUEUE_PREFIX, env.REDIS_URL).stream;
     this.maxLen = env.REALTIME_STREAM_MAX_LEN;
@@ -149,6 +154,7 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
       this.lose(1);
       return;
     }
+    this.metrics?.published(event);
     const uid = realtimeEnvelopeUid(this.publisherId, ++this.seq);
     this.buffer.push(realtimeEntryFields(encodeRealtimeEntry(uid, event, payload, rooms)));
     this.flush();

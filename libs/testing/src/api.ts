@@ -54,7 +54,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function createTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function createTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+  // pino-http would log every request of every suite: errors only, unless asked.
+  const env: Record<string, string> = {
+    LOG_LEVEL: process.env.TEST_API_VERBOSE ? 'debug' : 'error',
+    ...overrides,
+  };
   for (const [key, value] of Object.entries(TEST_API_ENV_DEFAULTS)) {
     if (process.env[key] === undefined) process.env[key] = value;
   }

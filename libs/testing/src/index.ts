@@ -1,3 +1,4 @@
 export * from './processes';
 export * from './api';
 export * from './dedicated-services';
+export * from './prometheus';

@@ -51,7 +51,13 @@ export async function startProcess(app: AppName, options: StartOptions = {}): Pr
     ],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json'), ...options.env },
+      env: {
+        ...process.env,
+        TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json'),
+        // Several workers run at once in tests: their HTTP listener only where a test asks for a port.
+        ...(app === 'worker' ? { WORKER_HTTP_PORT: '0' } : {}),
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -1,3 +1,4 @@
+import { redactUrl } from '@app/config';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { BaseWsExceptionFilter } from '@nestjs/websockets';
 import type { HttpRequest as Request, HttpResponse as Response } from './http-types';
@@ -78,7 +79,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const err = exception instanceof Error ? exception : new Error(String(exception));
     const cause = err.cause instanceof Error ? `\nCaused by: ${err.cause.stack ?? err.cause.message}` : '';
     this.logger.error(
-      `Unhandled error on ${req.method} ${req.originalUrl ?? req.url} [correlationId=${correlationId}]: ${err.message}`,
+      `Unhandled error on ${req.method} ${redactUrl(req.originalUrl ?? req.url ?? '')} [correlationId=${correlationId}]: ${err.message}`,
       `${err.stack}${cause}`,
     );
     return {
@@ -105,7 +106,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const message = root instanceof Error ? root.message : String(root);
     const more = last?.suppressed ? ` (${last.suppressed} more 503s since the last report)` : '';
     this.logger.warn(
-      `${dependency} unavailable: 503 on ${req.method} ${req.originalUrl ?? req.url}: ${message.split('\n')[0]}${more}`,
+      `${dependency} unavailable: 503 on ${req.method} ${redactUrl(req.originalUrl ?? req.url ?? '')}: ${message.split('\n')[0]}${more}`,
     );
     this.outageLog.set(dependency, { at: now, suppressed: 0 });
   }

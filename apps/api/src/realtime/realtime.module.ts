@@ -7,6 +7,7 @@ import { RealtimeController } from './realtime.controller';
 import { RealtimeDeliveryMonitor } from './realtime-delivery.monitor';
 import { RealtimeGateway } from './realtime.gateway';
 import { RealtimeRoomMembership } from './realtime-rooms.membership';
+import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeRoomsService } from './realtime-rooms.service';
 import { RealtimeSessionChecker } from './realtime-session-checker';
 
@@ -23,6 +24,7 @@ import { RealtimeSessionChecker } from './realtime-session-checker';
     RealtimeRoomMembership,
     RealtimeSessionChecker,
     RealtimeDeliveryMonitor,
+    RealtimeMetrics,
   ],
   exports: [RealtimeDeliveryMonitor],
 })

@@ -7,6 +7,7 @@ import {
   type WriteCommandResult,
 } from '@app/contracts';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { withJobLogContext } from '@app/config';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { CommandExecutor } from './command-executor.service';
@@ -32,9 +33,16 @@ export class CommandProcessor extends WorkerHost {
     this.logger.warn(`command worker: ${err.message}`);
   }
 
-  async process(
+  process(
     job: Job<ReadCommandPayload | WriteCommandPayload>,
   ): Promise<ReadCommandResult | WriteCommandResult> {
+    return withJobLogContext(job, () => this.run(job));
+  }
+
+  private async run(
+    job: Job<ReadCommandPayload | WriteCommandPayload>,
+  ): Promise<ReadCommandResult | WriteCommandResult> {
+    this.logger.debug(`${job.name} command ${job.data.commandId} started`);
     try {
       switch (job.name) {
         case COMMAND_JOBS.READ:

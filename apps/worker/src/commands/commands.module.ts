@@ -11,5 +11,6 @@ import { CommandSweeper } from './command-sweeper.service';
 @Module({
   imports: [BullModule.registerQueue({ name: QUEUES.COMMAND }), PollingCoreModule],
   providers: [CommandAuditRepository, CommandExecutor, CommandProcessor, CommandSweeper],
+  exports: [CommandProcessor],
 })
 export class CommandsModule {}

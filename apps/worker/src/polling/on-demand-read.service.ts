@@ -1,4 +1,5 @@
 import { PolledMeter, ReadCommandResult } from '@app/contracts';
+import { ReadMetrics } from '@app/metrics';
 import { Injectable } from '@nestjs/common';
 import { MeterReader } from './meter-reader';
 import { ReadEvents } from './read-events';
@@ -15,10 +16,12 @@ export class OnDemandReadService {
     private readonly reader: MeterReader,
     private readonly store: ReadStore,
     private readonly events: ReadEvents,
+    private readonly metrics: ReadMetrics,
   ) {}
 
   async read(meter: PolledMeter, obisCodes?: readonly string[]): Promise<ReadCommandResult> {
     const exchange = await this.reader.read(meter, obisCodes);
+    this.metrics.read('on-demand', exchange.communicationStatus, exchange.responseTime);
     const stored = await this.store.store(readRecord(exchange, 'on-demand', null));
     this.events.publish(exchange, 'on-demand', stored, meter.areaId);
     const { meterId, meterNumber, communicationStatus, readings, responseTime, readAt } = exchange;

@@ -1,4 +1,4 @@
-import { WorkerEnv } from '@app/config';
+import { withJobLogContext, WorkerEnv } from '@app/config';
 import {
   batchJobId,
   bullRootOptions,
@@ -97,7 +97,7 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
       .run()
       .catch((err: Error) => this.logger.error(`partition maintenance: ${err.message}`));
     await this.heartbeat.start();
-    this.worker = new Worker(QUEUES.POLL, (job) => this.process(job), {
+    this.worker = new Worker(QUEUES.POLL, (job) => withJobLogContext(job, () => this.process(job)), {
       ...this.root,
       concurrency: pollWorkerConcurrency(this.polls.maxExchanges),
       lockDuration: this.env.POLL_JOB_LOCK_MS,
@@ -108,6 +108,11 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
     this.worker.on('failed', (job, err) =>
       this.logger.warn(`poll job ${job?.name} ${job?.id} failed: ${err.message}`),
     );
+  }
+
+  /** Whether the processor takes poll jobs (readiness). */
+  get running(): boolean {
+    return this.worker?.isRunning() ?? false;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -162,6 +167,10 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
     }
     const meters = await this.repository.claimForTick(meterIds, new Date(tickAt), intervalMs);
     const result = await this.polls.pollBatch(meters, { tickAt, intervalMs });
+    this.logger.debug(
+      `batch of tick ${new Date(tickAt).toISOString()}: ${meters.length} claimed, ${result.succeeded} ok, ` +
+        `${result.failed} failed, ${result.skipped} skipped`,
+    );
     if (result.lost > 0) {
       // Hand the batch back: another worker re-reads the meters that have no record for the tick.
       throw new Error(`${result.lost} read(s) of this batch could not be stored`);

@@ -1,3 +1,4 @@
+import { ReadMetrics } from '@app/metrics';
 import { Module } from '@nestjs/common';
 import { MeterLockService } from './meter-lock.service';
 import { MeterReader } from './meter-reader';
@@ -16,6 +17,7 @@ import { ScheduledPollService } from './scheduled-poll.service';
  */
 @Module({
   providers: [
+    ReadMetrics,
     pollingRedisProvider,
     PollingRedisCloser,
     PollingRepository,

@@ -8,5 +8,6 @@ import { WorkerHeartbeatService } from './worker-heartbeat.service';
 @Module({
   imports: [PollingCoreModule],
   providers: [PartitionMaintenanceService, WorkerHeartbeatService, PollQueueWorker],
+  exports: [PollQueueWorker],
 })
 export class PollingModule {}

@@ -1,6 +1,8 @@
 import { WorkerEnv } from '@app/config';
+import { ReadMetrics } from '@app/metrics';
 import { createScratchDatabase, type ScratchDatabase } from '@app/testing';
 import { Pool } from 'pg';
+import { Registry } from 'prom-client';
 import { MeterExchange } from './meter-reader';
 import { PollingRepository, ReadToStore, StoredRead } from './polling.repository';
 import { readRecord, ReadStore } from './read-store';
@@ -58,7 +60,7 @@ describe('ReadStore with PostgreSQL', () => {
   beforeAll(async () => {
     db = await createScratchDatabase();
     pool = new Pool({ connectionString: db.url, max: 4 });
-    store = new ReadStore(new PollingRepository(pool), env());
+    store = new ReadStore(new PollingRepository(pool), env(), new ReadMetrics(new Registry()));
     areaId = (await pool.query(`insert into areas (name, code) values ('Store', 'STR') returning id`)).rows[0]
       .id;
   });
@@ -187,7 +189,7 @@ describe('ReadStore rules', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     const shutdown = Object.assign(new Error('terminating connection'), { code: '57P01' });
     const { repository, calls } = fakeRepository([refused, shutdown, refused]);
-    const store = new ReadStore(repository, env());
+    const store = new ReadStore(repository, env(), new ReadMetrics(new Registry()));
     const results = await Promise.all([1, 2, 3].map((i) => store.reserve()!.store(read(i))));
     expect(results.every((r) => r.stored)).toBe(true);
     expect(calls).toEqual([3, 3, 3, 3]);
@@ -202,7 +204,7 @@ describe('ReadStore rules', () => {
           ? Promise.reject(bad)
           : Promise.resolve(reads.map(() => ({ stored: true }))),
     } as unknown as PollingRepository;
-    const store = new ReadStore(repository, env());
+    const store = new ReadStore(repository, env(), new ReadMetrics(new Registry()));
     const results = await Promise.all([1, 2, 3, 4].map((i) => store.store(read(i))));
     expect(results.map((r) => r.stored)).toEqual([true, false, true, true]);
     expect(results[1].lost).toMatch(/refused it 3 times: value out of range/);
@@ -210,7 +212,11 @@ describe('ReadStore rules', () => {
   });
 
   it('contacts no more meters once its backlog is full', () => {
-    const store = new ReadStore(fakeRepository([]).repository, env({ STORE_BUFFER_MAX_READS: 2 }));
+    const store = new ReadStore(
+      fakeRepository([]).repository,
+      env({ STORE_BUFFER_MAX_READS: 2 }),
+      new ReadMetrics(new Registry()),
+    );
     const a = store.reserve();
     const b = store.reserve();
     expect(a && b).toBeTruthy();
@@ -224,7 +230,7 @@ describe('ReadStore rules', () => {
   it('at shutdown, gives up at the deadline and counts what it could not store', async () => {
     const down = Object.assign(new Error('Connection terminated unexpectedly'), {});
     const { repository } = fakeRepository(Array.from({ length: 1000 }, () => down));
-    const store = new ReadStore(repository, env());
+    const store = new ReadStore(repository, env(), new ReadMetrics(new Registry()));
     const pending = store.store(read(1));
     await new Promise((r) => setTimeout(r, 50));
     await store.drain(Date.now() + 300);

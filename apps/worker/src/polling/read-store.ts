@@ -1,6 +1,7 @@
 import { WorkerEnv } from '@app/config';
 import { pollingIntervalSettingKey, ReadingType } from '@app/contracts';
 import { encodeReadValues } from '@app/database';
+import { ReadMetrics } from '@app/metrics';
 import { Injectable, Logger } from '@nestjs/common';
 import type { MeterExchange } from './meter-reader';
 import { PollingRepository, ReadToStore, StatusRules, StoredRead } from './polling.repository';
@@ -102,7 +103,9 @@ export class ReadStore {
   constructor(
     private readonly repository: PollingRepository,
     env: WorkerEnv,
+    private readonly metrics: ReadMetrics,
   ) {
+    metrics.watchBacklog(() => this.reserved);
     this.maxReserved = env.STORE_BUFFER_MAX_READS;
     this.rules = {
       offlineAfterFailures: env.METER_OFFLINE_AFTER_FAILURES,
@@ -210,11 +213,13 @@ export class ReadStore {
   /** Stores `batch` whatever it takes; never throws. */
   private async write(batch: Pending[], refusedTries = 0): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      const started = performance.now();
       try {
         const results = await this.repository.storeReads(
           batch.map((p) => p.read),
           this.rules,
         );
+        this.metrics.stored(batch.length, performance.now() - started);
         this.recovered();
         batch.forEach((p, i) => {
           const result = results[i] ?? { stored: false };
@@ -225,6 +230,7 @@ export class ReadStore {
         return;
       } catch (err) {
         this.counters.retries++;
+        this.metrics.storeRetried();
         if (this.retryUntil !== undefined && Date.now() >= this.retryUntil) {
           this.loseAll(batch, `shutdown grace ran out: ${(err as Error).message}`);
           return;
@@ -273,6 +279,7 @@ export class ReadStore {
 
   private loseAll(batch: Pending[], why: string): void {
     this.counters.lost += batch.length;
+    this.metrics.lost(batch.length);
     const meters = batch
       .slice(0, 10)
       .map((p) => `${p.read.meterId}@${p.read.readAt.toISOString()}`)

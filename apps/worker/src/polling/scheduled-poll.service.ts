@@ -1,5 +1,6 @@
 import { WorkerEnv } from '@app/config';
 import { PolledMeter } from '@app/contracts';
+import { ReadMetrics } from '@app/metrics';
 import { Injectable, Logger } from '@nestjs/common';
 import { ExchangeSlots } from './exchange-slots';
 import { HeldMeterLock, MeterLockService } from './meter-lock.service';
@@ -51,6 +52,7 @@ export class ScheduledPollService {
     private readonly locks: MeterLockService,
     private readonly events: ReadEvents,
     private readonly stats: PollStatsRecorder,
+    private readonly metrics: ReadMetrics,
     env: WorkerEnv,
   ) {
     this.slots = new ExchangeSlots(env.METER_MAX_CONCURRENT_POLLS, env.METER_MAX_SILENT_READS);
@@ -99,6 +101,8 @@ export class ScheduledPollService {
         place.cancel();
         return 'skipped';
       }
+      this.metrics.read('scheduled', exchange.communicationStatus, exchange.responseTime);
+      this.metrics.lag(Date.parse(exchange.readAt) - tick.tickAt);
       const result = await place.store(readRecord(exchange, 'scheduled', new Date(tick.tickAt)));
       if (result.lost) return 'lost';
       if (!result.stored) return 'duplicates';
