@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { mountBullBoard } from './admin/bull-board';
 import { AllExceptionsFilter, createValidationPipe, dependencyPorts, useBodyParsers } from './common';
+import { serveConsole } from './console/serve-console';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export const SWAGGER_PATH = 'api/docs';
@@ -20,7 +21,7 @@ function corsOrigins(value: string | undefined): string[] | boolean | undefined 
  * Everything that makes the api answer the same way in production (main.ts) and in tests (createTestApi):
  * `api` prefix, 1 MB JSON/urlencoded bodies (413 beyond), validation (400 listing the problems), the error
  * envelope, CORS from CORS_ORIGINS, Swagger at /api/docs (JSON at /api/docs-json), Bull Board at
- * /admin/queues (admins only). Signals are main.ts's business (graceful shutdown), not the tests'.
+ * /admin/queues (admins only), the operator console at / (CONSOLE_DIR). Signals are main.ts's business (graceful shutdown), not the tests'.
  * Create the app with `{ bodyParser: false }` so that only these parsers run.
  */
 export function configureApp(app: NestExpressApplication): void {
@@ -33,6 +34,7 @@ export function configureApp(app: NestExpressApplication): void {
   if (origin) app.enableCors({ origin, credentials: true });
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   mountBullBoard(app);
+  serveConsole(app, env.CONSOLE_DIR);
 
   if (env.SWAGGER_ENABLED) {
     const document = SwaggerModule.createDocument(
