@@ -8,7 +8,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freeLoopbackPort } from '../../../libs/testing/src/dedicated-services';
-import { REPO_ROOT, startProcess, type StartedProcess } from '../../../libs/testing/src/processes';
+import {
+  REPO_ROOT,
+  startProcess,
+  type AppName,
+  type StartedProcess,
+} from '../../../libs/testing/src/processes';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ensureServices } = require('../../../scripts/lib/services') as {
@@ -73,6 +78,22 @@ async function scratchDatabase(baseUrl: string): Promise<{ url: string; drop(): 
   };
 }
 
+/** The run's queues, schedules and event stream, so that a reused Redis server does not collect them. */
+async function dropRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const { default: Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function rest<T>(baseUrl: string, method: string, url: string, token: string | null, body?: unknown) {
   const res = await fetch(`${baseUrl}${url}`, {
     method,
@@ -91,11 +112,16 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
   }
   const services = await ensureServices({ quiet: true });
   const db = await scratchDatabase(services.databaseUrl);
-  const processes: StartedProcess[] = [];
+  const processes: { name: AppName; proc: StartedProcess }[] = [];
+  const queuePrefix = `console-${randomBytes(4).toString('hex')}`;
   const stop = async () => {
     // Worker first (its reads still need the rest), then api, then simulator, as the demo does.
-    for (const p of processes.reverse()) await p.stop().catch(() => undefined);
+    for (const name of ['worker', 'api', 'simulator'] as const) {
+      const running = processes.filter((p) => p.name === name);
+      await Promise.all(running.map((p) => p.proc.stop().catch(() => undefined)));
+    }
     await db.drop().catch(() => undefined);
+    await dropRedisKeys(services.redisUrl, queuePrefix).catch(() => undefined);
     await services.stop();
   };
   try {
@@ -105,7 +131,7 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
       DATABASE_URL: db.url,
       REDIS_URL: services.redisUrl,
       // Queues, schedules and the live-event stream of this run only (other runs share the Redis server).
-      QUEUE_PREFIX: `console-${randomBytes(4).toString('hex')}`,
+      QUEUE_PREFIX: queuePrefix,
       PORT: String(port),
       CONSOLE_DIR: consoleDir,
       JWT_SECRET: randomBytes(32).toString('hex'),
@@ -120,31 +146,40 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
       LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
       SHUTDOWN_GRACE_MS: '5000',
     };
-    const [sim] = await Promise.all([
-      startProcess('simulator', {
-        args: [
-          ...['--meters', String(options.meters), '--port', '0', '--control-port', '0'],
-          ...(options.startDead ? ['--dead', '1'] : []),
-        ],
-        readyPattern: /simulator ready: .*control http:\S+/,
-      }).then((p) => {
-        processes.push(p);
-        return p;
-      }),
-      startProcess('api', { env, readyPattern: /api listening on port/, readyTimeoutMs: 120_000 }).then(
-        (p) => {
-          processes.push(p);
-          return p;
-        },
+    // All three at once: the worker needs only the migrated database and Redis, not the api.
+    const started = (name: AppName, p: Promise<StartedProcess>) =>
+      p.then((proc) => {
+        processes.push({ name, proc });
+        return proc;
+      });
+    // allSettled: every process that did start is in `processes` (and stopped) before a failure is thrown.
+    const results = await Promise.allSettled([
+      started(
+        'simulator',
+        startProcess('simulator', {
+          args: [
+            ...['--meters', String(options.meters), '--port', '0', '--control-port', '0'],
+            ...(options.startDead ? ['--dead', '1'] : []),
+          ],
+          readyPattern: /simulator ready: .*control http:\S+/,
+        }),
+      ),
+      started(
+        'api',
+        startProcess('api', { env, readyPattern: /api listening on port/, readyTimeoutMs: 120_000 }),
+      ),
+      started(
+        'worker',
+        startProcess('worker', { env, readyPattern: /worker ready/, readyTimeoutMs: 120_000 }),
       ),
     ]);
+    const failure = results.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    const sim = (results[0] as PromiseFulfilledResult<StartedProcess>).value;
     const ready = /simulator ready: \d+ meters, gateway http:\/\/([\d.]+):(\d+), control (http:\S+)/.exec(
       sim.output(),
     )!;
     const [, simHost, simPort, simControlUrl] = ready;
-    processes.push(
-      await startProcess('worker', { env, readyPattern: /worker ready/, readyTimeoutMs: 120_000 }),
-    );
 
     const baseUrl = `http://127.0.0.1:${port}`;
     type Envelope<T> = { data: T };
