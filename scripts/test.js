@@ -57,6 +57,7 @@ function step(name, cmd, args) {
     if (!quick) {
       // The operator console in a real browser, against the api, worker and simulator (just built).
       process.env.CONSOLE_SKIP_BUILD = '1';
+      process.env.CONSOLE_E2E_COMPILED = '1';
       code = step('console', 'node', ['scripts/test-console.js']) || code;
     }
   } finally {

@@ -55,6 +55,8 @@ export interface ConsoleStackOptions {
    * simulator's control API (`POST /faults { mode: 'ok' }`) while the browser watches.
    */
   startDead?: boolean;
+  /** Run the compiled apps from dist/ (fresh after `npm run build`, as in a full `npm test`) instead of ts-node. */
+  compiled?: boolean;
 }
 
 async function scratchDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
@@ -162,15 +164,26 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
             ...(options.startDead ? ['--dead', '1'] : []),
           ],
           readyPattern: /simulator ready: .*control http:\S+/,
+          compiled: options.compiled,
         }),
       ),
       started(
         'api',
-        startProcess('api', { env, readyPattern: /api listening on port/, readyTimeoutMs: 120_000 }),
+        startProcess('api', {
+          env,
+          compiled: options.compiled,
+          readyPattern: /api listening on port/,
+          readyTimeoutMs: 120_000,
+        }),
       ),
       started(
         'worker',
-        startProcess('worker', { env, readyPattern: /worker ready/, readyTimeoutMs: 120_000 }),
+        startProcess('worker', {
+          env,
+          compiled: options.compiled,
+          readyPattern: /worker ready/,
+          readyTimeoutMs: 120_000,
+        }),
       ),
     ]);
     const failure = results.find((r) => r.status === 'rejected');

@@ -25,19 +25,26 @@ export interface StartOptions {
   /** Output that means "ready"; startProcess resolves once it is seen. */
   readyPattern?: RegExp;
   readyTimeoutMs?: number;
+  /**
+   * Run the compiled app (dist/apps/<app>/src/main.js, from `npm run build`) instead of the source through
+   * ts-node: starts in a fraction of the time, for suites that run right after a build.
+   */
+  compiled?: boolean;
 }
 
 export async function startProcess(app: AppName, options: StartOptions = {}): Promise<StartedProcess> {
-  const entry = path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts');
+  const entry = options.compiled
+    ? path.join(REPO_ROOT, 'dist', 'apps', app, 'src', 'main.js')
+    : path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts');
+  const loaders = options.compiled
+    ? []
+    : ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
   const child = spawn(
     process.execPath,
     [
       // Diagnosis, e.g. HES_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS).
       ...(process.env.HES_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '-r',
-      'ts-node/register/transpile-only',
-      '-r',
-      'tsconfig-paths/register',
+      ...loaders,
       entry,
       ...(options.args ?? []),
     ],
