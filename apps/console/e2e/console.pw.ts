@@ -90,6 +90,7 @@ test('an operator runs an on-demand read and sees the result, its latency and th
   const { users, meters } = stack();
   await logIn(page, users.operator);
   await openMeter(page, meters[0]!.meterNumber);
+  await expect(page.getByRole('button', { name: 'Change status' })).toBeVisible();
   await page.getByRole('button', { name: 'Read now' }).click();
   const result = page.getByTestId('read-result');
   await expect(result).toContainText('meter answered in');
@@ -146,7 +147,7 @@ test('a viewer sees readings but no write or configure controls', async ({ page 
   await expect(nav.getByRole('link', { name: 'Users' })).toHaveCount(0);
   await openMeter(page, meters[0]!.meterNumber);
   await expect(page.getByTestId('latest-readings')).toBeVisible();
-  for (const name of ['Read now', 'Disconnect', 'Reconnect', 'Write…']) {
+  for (const name of ['Read now', 'Disconnect', 'Reconnect', 'Write…', 'Change status']) {
     await expect(page.getByRole('button', { name })).toHaveCount(0);
   }
   await nav.getByRole('link', { name: 'Areas' }).click();

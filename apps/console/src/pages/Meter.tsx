@@ -9,6 +9,7 @@ import { Link } from '../router';
 import { CommandAudit } from './meter/CommandAudit';
 import { HistoryPanel } from './meter/HistoryPanel';
 import { ReadNow } from './meter/ReadNow';
+import { StatusControl } from './meter/StatusControl';
 import { WritePanel } from './meter/WritePanel';
 
 export function MeterPage({ id }: { id: string }) {
@@ -119,6 +120,7 @@ export function MeterPage({ id }: { id: string }) {
           <code>{m.id}</code>
         </dd>
       </dl>
+      {can.operate && <StatusControl key={m.status} meter={m} />}
 
       <h2>Latest readings</h2>
       {l && (

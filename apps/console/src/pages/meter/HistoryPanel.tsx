@@ -105,6 +105,12 @@ export function HistoryPanel({ meterId, catalog }: { meterId: string; catalog: O
         </label>
       </form>
       {history.error && <p role="alert">{history.error.message}</p>}
+      {history.data && history.data.pagination.total > history.data.data.length && (
+        <p className="muted" data-testid="history-truncated">
+          Showing the first {history.data.data.length} of {history.data.pagination.total} values of this
+          range: choose a bucket to see all of it.
+        </p>
+      )}
       {chart && chart.x.length > 0 ? (
         <HistoryChart data={chart} unit={def?.unit ?? null} title={def?.name ?? code} />
       ) : (
