@@ -158,6 +158,29 @@ test('a viewer sees readings but no write or configure controls', async ({ page 
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });
 
+test('a user deactivated while logged in is sent back to the login page', async ({ page }) => {
+  const { baseUrl, users } = stack();
+  const rest = async (method: string, url: string, token: string | null, body?: unknown) => {
+    const res = await fetch(`${baseUrl}${url}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(res.ok).toBe(true);
+    return ((await res.json()) as { data: { token: string; id: string } }).data;
+  };
+  const admin = (await rest('POST', '/api/auth/login', null, users.admin)).token;
+  const user = { username: `leaver-${Date.now().toString(36)}`, password: 'leaver-password' };
+  const created = await rest('POST', '/api/users', admin, { ...user, role: 'operator' });
+  await logIn(page, user);
+  // The token survives a reload of the tab (sessionStorage)…
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Fleet overview' })).toBeVisible();
+  // …and stops working once the user is deactivated: the next refresh of the page answers 401.
+  await rest('PATCH', `/api/users/${created.id}`, admin, { isActive: false });
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+});
+
 test('every page has no serious or critical accessibility violation', async ({ page }) => {
   const { users, meters, baseUrl } = stack();
   const check = async (name: string) => {

@@ -1,6 +1,7 @@
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import type { MeterReadingUpdateEvent, MeterStatusChangeEvent } from './api/types';
+import { session } from './session';
 
 interface ServerEvents {
   'meter-reading-update': (e: MeterReadingUpdateEvent) => void;
@@ -22,6 +23,10 @@ export function LiveProvider({ token, children }: { token: string; children: Rea
   const [socket, setSocket] = useState<LiveSocket | null>(null);
   useEffect(() => {
     const s: LiveSocket = io({ auth: { token }, transports: ['websocket'] });
+    // The api refuses an expired token or a deactivated user (docs/realtime.md): log in again.
+    s.on('connect_error', (err) => {
+      if (err.message === 'unauthorized') session.clear();
+    });
     setSocket(s);
     return () => {
       s.disconnect();
