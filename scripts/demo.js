@@ -2,8 +2,9 @@
 'use strict';
 /**
  * npm run demo — the whole system on one machine: PostgreSQL and Redis (started or reused), migrations,
- * a build, the meter simulator (10 meters), the api on :5000 and a worker. It registers the simulated
- * meters through the REST API, enables them for online monitoring and prints how to watch them.
+ * a build (with the operator console), the meter simulator (10 meters), the api on :5000 (serving the
+ * console at /) and a worker. It registers the simulated meters through the REST API, enables them for
+ * online monitoring and prints how to watch them.
  * Ctrl-C stops everything it started.
  */
 const { spawn, spawnSync } = require('node:child_process');
@@ -235,6 +236,7 @@ async function shutdown(code = 0) {
 ────────────────────────────────────────────────────────────────────────
  Smart HES demo is running (${meters.length} simulated meters, polled every ${INTERVAL / 1000} s)
 
+   Console       http://localhost:${API_PORT}/        (the operator console: log in with the admin below)
    API           http://localhost:${API_PORT}/api
    API docs      http://localhost:${API_PORT}/api/docs
    Bull Board    http://localhost:${API_PORT}/admin/queues  (after POST /api/auth/board-session, see README)

@@ -2,8 +2,9 @@
 'use strict';
 /**
  * npm test — the whole check on a fresh machine: dependencies, services (PostgreSQL, Redis), migrations,
- * lint, typecheck, build, then every jest suite (unit and end-to-end) against the real services.
- * Extra arguments go to jest (e.g. `npm test -- test/meters`).
+ * lint, typecheck, build, then every jest suite (unit and end-to-end) against the real services, then the
+ * console's browser tests (scripts/test-console.js, Playwright in Debian's Chromium).
+ * Extra arguments go to jest (e.g. `npm test -- test/meters`) and skip lint, typecheck, build and the browser.
  */
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -33,7 +34,7 @@ function step(name, cmd, args) {
     const quick = jestArgs.length > 0;
     if (!quick) {
       code = step('lint', 'npm', ['run', '--silent', 'lint']) || code;
-      code = step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']) || code;
+      code = step('typecheck', 'npm', ['run', '--silent', 'typecheck']) || code;
       code = step('build', 'npm', ['run', '--silent', 'build']) || code;
     }
     const resultFile = path.join(ROOT, '.data', 'jest-results.json');
@@ -53,6 +54,12 @@ function step(name, cmd, args) {
         `\nTests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`,
       );
       if (r.numTotalTests === 0) code = code || 1;
+    }
+    if (!quick) {
+      // The operator console in a real browser, against the api, worker and simulator (just built).
+      process.env.CONSOLE_SKIP_BUILD = '1';
+      process.env.CONSOLE_E2E_COMPILED = '1';
+      code = step('console', 'node', ['scripts/test-console.js']) || code;
     }
   } finally {
     await services.stop();

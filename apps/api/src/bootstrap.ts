@@ -12,6 +12,7 @@ import {
   useBodyParsers,
 } from './common';
 import { HttpMetrics } from './metrics/http-metrics';
+import { serveConsole } from './console/serve-console';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export const SWAGGER_PATH = 'api/docs';
@@ -20,7 +21,7 @@ export const SWAGGER_PATH = 'api/docs';
  * Everything that makes the api answer the same way in production (main.ts) and in tests (createTestApi):
  * `api` prefix, 1 MB JSON/urlencoded bodies (413 beyond), validation (400 listing the problems), the error
  * envelope, TRUST_PROXY, CORS from CORS_ORIGINS (`*` never with credentials), Swagger at /api/docs (JSON at /api/docs-json), Bull Board at
- * /admin/queues (admins only). Signals are main.ts's business (graceful shutdown), not the tests'.
+ * /admin/queues (admins only), the operator console at / (CONSOLE_DIR). Signals are main.ts's business (graceful shutdown), not the tests'.
  * Create the app with `{ bodyParser: false }` so that only these parsers run.
  */
 export function configureApp(app: NestExpressApplication): void {
@@ -37,6 +38,7 @@ export function configureApp(app: NestExpressApplication): void {
   if (cors) app.enableCors(cors);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   mountBullBoard(app);
+  serveConsole(app, env.CONSOLE_DIR);
 
   if (env.SWAGGER_ENABLED) {
     SwaggerModule.setup(SWAGGER_PATH, app, createOpenApiDocument(app), {

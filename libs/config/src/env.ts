@@ -210,6 +210,14 @@ export class ApiEnv extends CommonEnv {
   @Transform(({ value }) => value === true || value === 'true' || value === '1')
   SWAGGER_ENABLED: boolean = true;
 
+  /**
+   * The operator console's build (index.html and assets), served at `/`; relative to the working directory.
+   * Missing (e.g. a build without the console) = the api serves no console and says so at boot.
+   */
+  @IsString()
+  @MinLength(1)
+  CONSOLE_DIR: string = 'dist/console';
+
   /** Live updates: events waiting for one Socket.IO client beyond which it is disconnected (slow consumer). */
   @IsInt()
   @Min(10)

@@ -27,7 +27,10 @@ export interface StartOptions {
   /** Output that means "ready"; startProcess resolves once it is seen. */
   readyPattern?: RegExp;
   readyTimeoutMs?: number;
-  /** Run dist/ (see buildOnce) instead of the TypeScript source. */
+  /**
+   * Run dist/ (from `npm run build`, or buildOnce) instead of the source through ts-node: what production
+   * runs, and it starts in a fraction of the time, for suites that run right after a build.
+   */
   fromBuild?: boolean;
 }
 

@@ -1,0 +1,213 @@
+/**
+ * The operator console in a real browser (Debian's Chromium) against the real api, worker and simulator
+ * started by global-setup.ts: 6 simulated meters polled every 2 s, registered offline and dead until the
+ * first test revives them. The tests run in order and share that system.
+ */
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ARTIFACTS_DIR, STACK_FILE } from './paths';
+import type { StackInfo } from './stack';
+
+test.describe.configure({ mode: 'serial' });
+
+const stack = (): StackInfo => JSON.parse(fs.readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+const SCREENSHOTS = path.join(ARTIFACTS_DIR, 'screenshots');
+const CURRENT_L1 = '1-0:31.7.0.255';
+const VOLTAGE_L1 = '1-0:32.7.0.255';
+
+async function logIn(page: Page, user: { username: string; password: string }): Promise<void> {
+  await page.goto(stack().baseUrl);
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'Fleet overview' })).toBeVisible();
+}
+
+async function simulator(method: string, url: string, body: unknown): Promise<void> {
+  const res = await fetch(`${stack().simControlUrl}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.ok).toBe(true);
+}
+
+async function openMeter(page: Page, meterNumber: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Meters' }).click();
+  await page.getByRole('link', { name: meterNumber, exact: true }).click();
+  await expect(page.getByRole('heading', { name: new RegExp(`Meter ${meterNumber}`) })).toBeVisible();
+}
+
+const readingCell = (page: Page, obisCode: string) =>
+  page.locator(`[data-testid="latest-readings"] tr[data-obis="${obisCode}"] [data-testid="reading-value"]`);
+
+async function shoot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+test('log in, and see the meters come online live on the fleet overview', async ({ page }) => {
+  const { users, meters } = stack();
+  await logIn(page, users.admin);
+  await expect(page.getByTestId('count-online').locator('dd')).toHaveText('0');
+  await expect(page.getByTestId('count-offline').locator('dd')).toHaveText(String(meters.length));
+  await expect(page.getByTestId('live-indicator')).toHaveText('Live');
+
+  await simulator('POST', '/faults', { mode: 'ok' });
+
+  // The feed lists each meter's offline → online change as the worker publishes it, without a reload.
+  const feed = page.getByTestId('status-feed');
+  for (const m of meters) await expect(feed).toContainText(m.meterNumber);
+  await expect(feed).toContainText('online');
+  await expect(page.getByTestId('count-online').locator('dd')).toHaveText(String(meters.length));
+  await expect(page.getByTestId('count-offline').locator('dd')).toHaveText('0');
+  await expect(page.getByTestId('workers')).toHaveText('1');
+  await expect(page.getByTestId('last-polled')).not.toHaveText('0');
+  await shoot(page, 'fleet');
+});
+
+test('a meter page shows readings with names and units, and new readings arrive live', async ({ page }) => {
+  const { users, meters } = stack();
+  await logIn(page, users.admin);
+  await openMeter(page, meters[0]!.meterNumber);
+  await expect(page.getByTestId('meter-status')).toHaveText('online');
+  const voltage = page.locator(`[data-testid="latest-readings"] tr[data-obis="${VOLTAGE_L1}"]`);
+  await expect(voltage).toContainText('Voltage L1');
+  await expect(voltage.getByTestId('reading-value')).toHaveText(/^\d+(\.\d+)? V$/);
+  // The page never polls the api for readings: a changed read time can only come from a live event.
+  const meta = page.getByTestId('latest-meta');
+  const first = await meta.textContent();
+  await expect(meta).not.toHaveText(first!);
+  await expect(page.getByTestId('history-chart')).toBeVisible();
+  await shoot(page, 'meter');
+});
+
+test('an operator runs an on-demand read and sees the result, its latency and the audit', async ({
+  page,
+}) => {
+  const { users, meters } = stack();
+  await logIn(page, users.operator);
+  await openMeter(page, meters[0]!.meterNumber);
+  await expect(page.getByRole('button', { name: 'Change status' })).toBeVisible();
+  await page.getByRole('button', { name: 'Read now' }).click();
+  const result = page.getByTestId('read-result');
+  await expect(result).toContainText('meter answered in');
+  await expect(result.getByTestId('read-latency')).toHaveText(/^\d+ ms$/);
+  const audit = page.getByTestId('command-audit');
+  await expect(audit.locator('tbody tr').first()).toContainText(users.operator.username);
+  await expect(audit.locator('tbody tr').first()).toContainText('read');
+  await expect(audit.locator('tbody tr').first()).toContainText('success');
+});
+
+test('disconnecting a meter asks for confirmation, then its current drops to 0', async ({ page }) => {
+  const { users, meters } = stack();
+  await logIn(page, users.operator);
+  await openMeter(page, meters[0]!.meterNumber);
+  await expect(readingCell(page, CURRENT_L1)).not.toHaveText(/^0 A$/);
+
+  await page.getByRole('button', { name: 'Disconnect' }).click();
+  const confirm = page.getByRole('alertdialog');
+  await expect(confirm).toContainText(`disconnect the supply on meter ${meters[0]!.meterNumber}`);
+  await shoot(page, 'meter-confirm-disconnect');
+  await confirm.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByTestId('write-result')).toContainText('Written: 0-0:96.3.10.255 = disconnected');
+  // The next scheduled poll (live) reports no current.
+  await expect(readingCell(page, CURRENT_L1)).toHaveText('0 A');
+  await expect(page.getByTestId('command-audit').locator('tbody tr').first()).toContainText(
+    'connected → disconnected',
+  );
+
+  await page.getByRole('button', { name: 'Reconnect' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByTestId('write-result')).toContainText('= connected');
+  await expect(readingCell(page, CURRENT_L1)).not.toHaveText('0 A');
+});
+
+test('a meter that dies in the simulator goes offline live on its page', async ({ page }) => {
+  const { users, meters } = stack();
+  const victim = meters[1]!.meterNumber;
+  await logIn(page, users.viewer);
+  await openMeter(page, victim);
+  await expect(page.getByTestId('meter-status')).toHaveText('online');
+  await simulator('PUT', `/meters/${victim}/fault`, { mode: 'dead' });
+  try {
+    await expect(page.getByTestId('meter-status')).toHaveText('offline');
+    await shoot(page, 'meter-offline');
+  } finally {
+    await simulator('PUT', `/meters/${victim}/fault`, { mode: 'ok' });
+  }
+});
+
+test('a viewer sees readings but no write or configure controls', async ({ page }) => {
+  const { users, meters } = stack();
+  await logIn(page, users.viewer);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  await openMeter(page, meters[0]!.meterNumber);
+  await expect(page.getByTestId('latest-readings')).toBeVisible();
+  for (const name of ['Read now', 'Disconnect', 'Reconnect', 'Write…', 'Change status']) {
+    await expect(page.getByRole('button', { name })).toHaveCount(0);
+  }
+  await nav.getByRole('link', { name: 'Areas' }).click();
+  await expect(page.getByTestId('areas-table')).toContainText('CONSOLE');
+  await expect(page.getByRole('heading', { name: 'New area' })).toHaveCount(0);
+  // Typed by hand, the admin page is not there either (and the api would answer 403).
+  await page.goto(`${stack().baseUrl}/users`);
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});
+
+test('a user deactivated while logged in is sent back to the login page', async ({ page }) => {
+  const { baseUrl, users } = stack();
+  const rest = async (method: string, url: string, token: string | null, body?: unknown) => {
+    const res = await fetch(`${baseUrl}${url}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(res.ok).toBe(true);
+    return ((await res.json()) as { data: { token: string; id: string } }).data;
+  };
+  const admin = (await rest('POST', '/api/auth/login', null, users.admin)).token;
+  const user = { username: `leaver-${Date.now().toString(36)}`, password: 'leaver-password' };
+  const created = await rest('POST', '/api/users', admin, { ...user, role: 'operator' });
+  await logIn(page, user);
+  // The token survives a reload of the tab (sessionStorage)…
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Fleet overview' })).toBeVisible();
+  // …and stops working once the user is deactivated: the next refresh of the page answers 401.
+  await rest('PATCH', `/api/users/${created.id}`, admin, { isActive: false });
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+});
+
+test('every page has no serious or critical accessibility violation', async ({ page }) => {
+  const { users, meters, baseUrl } = stack();
+  const check = async (name: string) => {
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    const bad = violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(bad, `${name}: ${bad.join('\n')}`).toEqual([]);
+    await shoot(page, name);
+  };
+  await page.goto(baseUrl);
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+  await check('login');
+  await logIn(page, users.admin);
+  await expect(page.getByTestId('polling-status')).toBeVisible();
+  await check('fleet-a11y');
+  await page.goto(`${baseUrl}/meters`);
+  await expect(page.getByTestId('meters-table').locator('tbody tr')).toHaveCount(meters.length);
+  await check('meters');
+  await page.goto(`${baseUrl}/meters/${meters[0]!.id}`);
+  await expect(page.getByTestId('latest-readings')).toBeVisible();
+  await expect(page.getByTestId('history-chart')).toBeVisible();
+  await check('meter-a11y');
+  await page.goto(`${baseUrl}/areas`);
+  await expect(page.getByTestId('areas-table')).toContainText('CONSOLE');
+  await check('areas');
+  await page.goto(`${baseUrl}/users`);
+  await expect(page.getByTestId('users-table')).toContainText(users.viewer.username);
+  await check('users');
+});

@@ -1,0 +1,196 @@
+/**
+ * The shapes the console reads from the api. Requests (paths, parameters, bodies) are typed from the
+ * OpenAPI document (schema.d.ts, generated); these describe the `{ success, data }` envelopes until every
+ * response is described there, and mirror the api's DTOs (apps/api/src/** /*.dto.ts).
+ */
+export type Role = 'admin' | 'operator' | 'viewer';
+export type MeterStatus = 'online' | 'offline' | 'active' | 'warehouse' | 'faulty';
+export const METER_STATUSES: readonly MeterStatus[] = ['online', 'offline', 'active', 'warehouse', 'faulty'];
+
+export interface Ok<T> {
+  success: true;
+  message?: string;
+  data: T;
+}
+export interface Pagination {
+  total: number;
+  page: number;
+  pages: number;
+  limit: number;
+}
+export interface Page<T> {
+  success: true;
+  data: T[];
+  pagination: Pagination;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  isActive: boolean;
+  lastLoginAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface LoginResult {
+  token: string;
+  user: User;
+}
+
+export interface Area {
+  id: string;
+  name: string;
+  code: string;
+  description: string | null;
+  meterCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Meter {
+  id: string;
+  meterNumber: string;
+  meterType: string;
+  brand: string;
+  model: string;
+  area: { id: string; name: string; code: string };
+  ipAddress: string | null;
+  port: number | null;
+  status: MeterStatus;
+  firmware: string | null;
+  obisCodes: string[] | null;
+  lastSeen: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface QueueDepths {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+export interface PollingStatus {
+  isPolling: boolean;
+  pollingIntervalMs: number;
+  activePolls: number;
+  maxConcurrentPolls: number;
+  onlineMeterCount: number;
+  offlineMeterCount: number;
+  workers: number;
+  queues: { poll: QueueDepths; command: QueueDepths };
+  lastInterval: {
+    from: string;
+    to: string;
+    polled: number;
+    succeeded: number;
+    failed: number;
+    responseTimeMs: { p50: number | null; p95: number | null; p99: number | null };
+  };
+}
+
+export interface ObisReading {
+  obisCode: string;
+  name: string | null;
+  rawValue: number | string | null;
+  scaler: number | null;
+  unit: string | null;
+  value: number | string | null;
+  quality: 'good' | 'questionable' | 'error';
+}
+export interface LatestReading {
+  meterId: string;
+  meterNumber: string;
+  meterStatus: MeterStatus;
+  readAt: string | null;
+  readingType: 'scheduled' | 'on-demand' | null;
+  communicationStatus: 'success' | 'partial' | 'failed' | null;
+  responseTime: number | null;
+  readings: ObisReading[];
+  lastSeen: string | null;
+  lastPollAt: string | null;
+  lastError: string | null;
+}
+export interface SeriesPoint {
+  timestamp: string;
+  value: number | string | null;
+  unit: string | null;
+  quality: string;
+}
+export interface BucketPoint {
+  timestamp: string;
+  avg: number;
+  min: number;
+  max: number;
+  last: number;
+  count: number;
+}
+
+export interface ObisDefinition {
+  code: string;
+  name: string;
+  unit: string | null;
+  defaultScaler: number | null;
+  classId: number;
+  attribute: number;
+  access: 'R' | 'RW';
+  valueType: string;
+  isDefault: boolean;
+  description: string | null;
+}
+
+export interface ReadObisResult {
+  meterId: string;
+  meterNumber: string;
+  communicationStatus: 'success' | 'partial';
+  readings: ObisReading[];
+  responseTime: number;
+  readAt: string;
+  error?: string;
+  commandId: string;
+}
+export interface WriteObisResult {
+  commandId: string;
+  meterId: string;
+  meterNumber: string;
+  obisCode: string;
+  value: string | number | boolean;
+  previousValue: string | number | boolean | null;
+  responseTime: number;
+}
+export interface CommandRecord {
+  id: string;
+  meterId: string;
+  meterNumber: string;
+  commandType: 'read' | 'write';
+  obisCode: string | null;
+  oldValue: string | null;
+  newValue: string | null;
+  status: 'pending' | 'success' | 'failed' | 'rejected';
+  error: string | null;
+  responseTime: number | null;
+  requestedBy: { id: string | null; username: string | null };
+  requestedAt: string;
+  completedAt: string | null;
+}
+
+/** Live events (libs/contracts/src/events.ts). */
+export interface MeterReadingUpdateEvent {
+  meterId: string;
+  meterNumber: string;
+  readingType: 'scheduled' | 'on-demand';
+  communicationStatus: 'success' | 'partial' | 'failed';
+  readings: ObisReading[];
+  responseTime: number;
+  timestamp: string;
+}
+export interface MeterStatusChangeEvent {
+  meterId: string;
+  meterNumber: string;
+  status: MeterStatus;
+  previousStatus: MeterStatus;
+  reason: string;
+  lastSeen: string | null;
+  timestamp: string;
+}

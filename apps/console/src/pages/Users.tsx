@@ -1,0 +1,153 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, call } from '../api/client';
+import type { Ok, Page, Role, User } from '../api/types';
+import { formatTime } from '../format';
+import { useSession } from '../auth';
+
+const ROLES: Role[] = ['viewer', 'operator', 'admin'];
+const PAGE_SIZE = 50;
+
+/** Admins only (the route is not offered to other roles, and the api answers them 403). */
+export function UsersPage() {
+  const me = useSession();
+  const queryClient = useQueryClient();
+  const [page, setPage] = useState(1);
+  const users = useQuery({
+    queryKey: ['users', page],
+    queryFn: () => call<Page<User>>(api.GET('/api/users', { params: { query: { page, limit: PAGE_SIZE } } })),
+    placeholderData: keepPreviousData,
+  });
+  const update = useMutation({
+    mutationFn: ({ id, body }: { id: string; body: { role?: Role; isActive?: boolean } }) =>
+      call<Ok<User>>(api.PATCH('/api/users/{id}', { params: { path: { id } }, body })),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: ['users'] }),
+  });
+  const data = users.data;
+  return (
+    <section>
+      <h1>Users</h1>
+      {(users.error ?? update.error) && <p role="alert">{(users.error ?? update.error)?.message}</p>}
+      <table data-testid="users-table">
+        <thead>
+          <tr>
+            <th scope="col">Username</th>
+            <th scope="col">Role</th>
+            <th scope="col">Active</th>
+            <th scope="col">Last login</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data?.data.map((u) => {
+            const self = u.id === me?.user.id;
+            return (
+              <tr key={u.id}>
+                <td>{u.username}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${u.username}`}
+                    value={u.role}
+                    disabled={self || update.isPending}
+                    onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`${u.username} is active`}
+                    checked={u.isActive}
+                    disabled={self || update.isPending}
+                    onChange={(e) => update.mutate({ id: u.id, body: { isActive: e.target.checked } })}
+                  />
+                </td>
+                <td>{formatTime(u.lastLoginAt)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {data && data.pagination.pages > 1 && (
+        <nav className="pager" aria-label="User pages">
+          <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
+            Previous
+          </button>
+          <span>
+            Page {page} of {data.pagination.pages}
+          </span>
+          <button type="button" disabled={page >= data.pagination.pages} onClick={() => setPage(page + 1)}>
+            Next
+          </button>
+        </nav>
+      )}
+      <NewUser />
+    </section>
+  );
+}
+
+function NewUser() {
+  const queryClient = useQueryClient();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState<Role>('viewer');
+  const create = useMutation({
+    mutationFn: () => call<Ok<User>>(api.POST('/api/users', { body: { username, password, role } })),
+    onSuccess: () => {
+      setUsername('');
+      setPassword('');
+      void queryClient.invalidateQueries({ queryKey: ['users'] });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <form className="panel" onSubmit={submit} aria-labelledby="new-user-title">
+      <h2 id="new-user-title">New user</h2>
+      <div className="row">
+        <label>
+          Username
+          <input
+            required
+            minLength={3}
+            maxLength={64}
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+          />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            maxLength={128}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </label>
+        <label>
+          Role
+          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" disabled={create.isPending}>
+          Create
+        </button>
+      </div>
+      <div role="status">{create.error && <p className="error">{create.error.message}</p>}</div>
+    </form>
+  );
+}
