@@ -4,6 +4,7 @@ import { DatabaseModule } from '@app/database';
 import { RealtimePublisherModule } from '@app/realtime-publisher';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { AlarmsModule } from './alarms/alarms.module';
 import { AreasModule } from './areas/areas.module';
 import { AuthModule } from './auth/auth.module';
 import { CommandsModule } from './commands/commands.module';
@@ -11,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { MetersModule } from './meters/meters.module';
 import { ObisModule } from './obis/obis.module';
 import { PollingModule } from './polling/polling.module';
+import { PushModule } from './push/push.module';
 import { ReadingsModule } from './readings/readings.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UsersModule } from './users/users.module';
@@ -37,6 +39,9 @@ import { UsersModule } from './users/users.module';
     RealtimePublisherModule.forRoot('a'),
     // Before MetersModule: its GET /api/meters/:id would otherwise capture /api/meters/polling/status.
     PollingModule,
+    // Before MetersModule too: POST /api/meters/data-ingestion and /api/meters/:id/push-secret.
+    PushModule,
+    AlarmsModule,
     AuthModule,
     UsersModule,
     AreasModule,

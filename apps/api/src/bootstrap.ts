@@ -1,8 +1,10 @@
 import { ApiEnv } from '@app/config';
+import { RequestMethod } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { mountBullBoard } from './admin/bull-board';
 import { AllExceptionsFilter, createValidationPipe, dependencyPorts, useBodyParsers } from './common';
+import { pushPortGate } from './push/push-port';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export const SWAGGER_PATH = 'api/docs';
@@ -25,7 +27,14 @@ function corsOrigins(value: string | undefined): string[] | boolean | undefined 
  */
 export function configureApp(app: NestExpressApplication): void {
   const env = app.get(ApiEnv);
-  app.setGlobalPrefix('api');
+  // First: each of the api's two listeners (operators, meters' PUSH_PORT) answers only its own routes.
+  app.use(pushPortGate);
+  app.setGlobalPrefix('api', {
+    exclude: [
+      { path: 'push/readings', method: RequestMethod.POST },
+      { path: 'push/alarms', method: RequestMethod.POST },
+    ],
+  });
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(dependencyPorts(env.DATABASE_URL, env.REDIS_URL)));

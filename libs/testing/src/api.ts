@@ -38,6 +38,8 @@ export const TEST_API_ENV_DEFAULTS: Record<string, string> = {
   METER_PORT: '8080',
   LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
   SWAGGER_ENABLED: 'true',
+  // Several test apis run in one process: the meters' push listener only where a test asks for it.
+  PUSH_PORT: '0',
 };
 
 export interface TestApi {

@@ -43,7 +43,13 @@ export async function startProcess(app: AppName, options: StartOptions = {}): Pr
     ],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json'), ...options.env },
+      env: {
+        ...process.env,
+        // Several apis run side by side in tests: the meters' push listener only where a test asks for it.
+        ...(app === 'api' ? { PUSH_PORT: '0' } : {}),
+        TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json'),
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

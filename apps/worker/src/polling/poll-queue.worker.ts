@@ -160,7 +160,12 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
     if (isStale(tickAt, intervalMs, Date.now(), resumed)) {
       return { claimed: 0, ...none, skipped: meterIds.length, stale: true };
     }
-    const meters = await this.repository.claimForTick(meterIds, new Date(tickAt), intervalMs);
+    const meters = await this.repository.claimForTick(
+      meterIds,
+      new Date(tickAt),
+      intervalMs,
+      this.env.PUSH_SUPPRESSES_POLL,
+    );
     const result = await this.polls.pollBatch(meters, { tickAt, intervalMs });
     if (result.lost > 0) {
       // Hand the batch back: another worker re-reads the meters that have no record for the tick.

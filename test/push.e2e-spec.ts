@@ -1,0 +1,247 @@
+/**
+ * Meter push end to end: a real api (operators' port + push listener), a real worker process storing the
+ * pushed reads, real PostgreSQL and Redis, Socket.IO clients. Signatures, their age, replays, unknown
+ * meters, oversized bodies, the two ports kept apart, the per-meter rate limit; alarms and their effect
+ * on the meter's status, events and acknowledgement.
+ */
+import { MeterAlarmEvent, WS_EVENTS } from '@app/contracts';
+import { adminToken, createTestApi, loginAs, StartedProcess, TestApi } from '@app/testing';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import type { Socket } from 'socket.io-client';
+import request from 'supertest';
+import { connectDb, pollingEnv, startWorker, waitFor } from './polling-helpers';
+import { freePort, issuePushSecret, push } from './push-helpers';
+import { connectClient, EventRecorder, joinRoom } from './realtime-helpers';
+
+const RATE_LIMIT = 30;
+
+describe('meter push', () => {
+  const prefix = `push-${randomBytes(3).toString('hex')}`;
+  const env = pollingEnv(prefix, { PUSH_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT) });
+  let api: TestApi;
+  let worker: StartedProcess;
+  let db: Client;
+  let pushUrl: string;
+  let admin: string;
+  let operator: string;
+  let viewer: string;
+  let areaId: string;
+  const sockets: Socket[] = [];
+
+  const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  async function createMeter(
+    status = 'online',
+  ): Promise<{ id: string; meterNumber: string; secret: string }> {
+    const meterNumber = `PSH-${randomBytes(4).toString('hex')}`;
+    const res = await request(api.server).post('/api/meters').set(auth(admin)).send({
+      meterNumber,
+      meterType: 'single-phase',
+      brand: 'sim',
+      model: 'S1',
+      area: areaId,
+      status,
+      // Nothing listens here: a poll of these meters would fail (the suite's worker polls every 2 s).
+      ipAddress: '127.0.0.1',
+      port: 9,
+    });
+    expect(res.status).toBe(201);
+    const secret = await issuePushSecret(api.server, operator, meterNumber);
+    return { id: res.body.data.id as string, meterNumber, secret };
+  }
+
+  const reading = (meterNumber: string, at = new Date()) => ({
+    meterNumber,
+    timestamp: at.toISOString(),
+    readings: [
+      { obisCode: '1-0:15.8.0.255', value: 123456, unit: 'Wh', scaler: 0 },
+      { obisCode: '1-0:32.7.0.255', value: 2301, unit: 'V', scaler: -1 },
+    ],
+  });
+
+  async function readsOf(meterId: string): Promise<{ reading_type: string; read_at: Date }[]> {
+    const { rows } = await db.query(
+      'select reading_type, read_at from meter_reads where meter_id = $1 order by read_at',
+      [meterId],
+    );
+    return rows;
+  }
+
+  async function watch(...rooms: string[]): Promise<EventRecorder & { alarms: MeterAlarmEvent[] }> {
+    const socket = await connectClient(api.baseUrl, { token: viewer });
+    sockets.push(socket);
+    for (const room of rooms) expect((await joinRoom(socket, room)).success).toBe(true);
+    const recorder = new EventRecorder(socket) as EventRecorder & { alarms: MeterAlarmEvent[] };
+    recorder.alarms = [];
+    socket.on(WS_EVENTS.ALARM, (e: MeterAlarmEvent) => recorder.alarms.push(e));
+    return recorder;
+  }
+
+  beforeAll(async () => {
+    db = await connectDb();
+    const port = await freePort();
+    pushUrl = `http://127.0.0.1:${port}`;
+    api = await createTestApi({ ...env, PUSH_PORT: String(port) });
+    worker = await startWorker(env);
+    admin = await adminToken(api);
+    operator = await loginAs(api, 'operator');
+    viewer = await loginAs(api, 'viewer');
+    const code = `PSH-${randomBytes(3).toString('hex')}`;
+    const area = await request(api.server)
+      .post('/api/areas')
+      .set(auth(admin))
+      .send({ name: `Push ${code}`, code });
+    expect(area.status).toBe(201);
+    areaId = area.body.data.id;
+  }, 120_000);
+
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.close();
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await api?.close();
+    await db?.end();
+  });
+
+  it('stores a signed push like a polled read, updates the meter and publishes it', async () => {
+    const meter = await createMeter();
+    const watcher = await watch(`meter-${meter.id}`);
+    const at = new Date(Date.now() - 1000);
+    const res = await push(pushUrl, '/push/readings', reading(meter.meterNumber, at), meter.secret);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({
+      success: true,
+      data: { meterId: meter.id, communicationStatus: 'success' },
+    });
+
+    await watcher.waitFor(() => watcher.readingsOf(meter.id).length === 1, 20_000, 'pushed reading update');
+    const event = watcher.readingsOf(meter.id)[0];
+    expect(event).toMatchObject({
+      readingType: 'push',
+      communicationStatus: 'success',
+      timestamp: at.toISOString(),
+    });
+    expect(event.readings.map((r) => [r.obisCode, r.value])).toEqual([
+      ['1-0:15.8.0.255', 123456],
+      ['1-0:32.7.0.255', 230.1],
+    ]);
+    const reads = await readsOf(meter.id);
+    expect(reads.filter((r) => r.reading_type === 'push').map((r) => r.read_at.toISOString())).toEqual([
+      at.toISOString(),
+    ]);
+
+    const current = await request(api.server).get(`/api/meters/${meter.id}/obis-readings`).set(auth(viewer));
+    expect(current.status).toBe(200);
+    expect(JSON.stringify(current.body.data)).toContain('1-0:32.7.0.255');
+    const view = await request(api.server).get(`/api/meters/${meter.id}`).set(auth(viewer));
+    expect(new Date(view.body.data.lastSeen as string).getTime()).toBeGreaterThanOrEqual(at.getTime());
+
+    // The flat format (OBIS codes as keys) is accepted too.
+    const flat = {
+      meterNumber: meter.meterNumber,
+      timestamp: new Date().toISOString(),
+      '1-0:14.7.0.255': 50.01,
+    };
+    expect((await push(pushUrl, '/push/readings', flat, meter.secret)).status).toBe(202);
+    await watcher.waitFor(() => watcher.readingsOf(meter.id).length === 2, 20_000, 'flat push');
+  });
+
+  it('refuses unsigned, badly signed, expired and replayed pushes and unknown meters with 401, storing nothing', async () => {
+    const meter = await createMeter();
+    const body = JSON.stringify(reading(meter.meterNumber));
+    const now = Math.floor(Date.now() / 1000);
+    const refusals = [
+      await push(pushUrl, '/push/readings', body, null),
+      await push(pushUrl, '/push/readings', body, null, { header: `t=${now},v1=${'0'.repeat(64)}` }),
+      await push(pushUrl, '/push/readings', body, 'f'.repeat(64)),
+      await push(pushUrl, '/push/readings', body, meter.secret, { t: now - 301 }),
+      await push(
+        pushUrl,
+        '/push/readings',
+        { ...reading(`NOPE-${randomBytes(3).toString('hex')}`) },
+        meter.secret,
+      ),
+    ];
+    for (const r of refusals) expect([r.status, r.body.success]).toEqual([401, false]);
+    expect(refusals[3].body.message).toMatch(/expired/);
+
+    // One signed push is accepted once; the very same request again is a replay.
+    const t = now;
+    expect((await push(pushUrl, '/push/readings', body, meter.secret, { t })).status).toBe(202);
+    const replay = await push(pushUrl, '/push/readings', body, meter.secret, { t });
+    expect(replay.status).toBe(401);
+    expect(replay.body.message).toMatch(/replay/);
+
+    // A body changed after signing does not match its signature.
+    const header = (await import('../apps/api/src/push/push-signature')).signPush(meter.secret, body, t + 1);
+    const tampered = body.replace('123456', '999999');
+    expect((await push(pushUrl, '/push/readings', tampered, null, { header })).status).toBe(401);
+
+    await waitFor('the accepted push stored', async () => (await readsOf(meter.id)).length === 1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await readsOf(meter.id)).toHaveLength(1);
+
+    // A rotated secret replaces the old one at once.
+    const rotated = await issuePushSecret(api.server, admin, meter.id);
+    expect((await push(pushUrl, '/push/readings', reading(meter.meterNumber), meter.secret)).status).toBe(
+      401,
+    );
+    expect((await push(pushUrl, '/push/readings', reading(meter.meterNumber), rotated)).status).toBe(202);
+    // Viewers cannot create secrets.
+    const denied = await request(api.server)
+      .post(`/api/meters/${meter.id}/push-secret`)
+      .set(auth(viewer))
+      .send();
+    expect(denied.status).toBe(403);
+  });
+
+  it('answers 413 to an oversized body and 400 to an invalid one, with the envelope', async () => {
+    const meter = await createMeter();
+    const huge = { ...reading(meter.meterNumber), padding: 'x'.repeat(1_100_000) };
+    const tooLarge = await push(pushUrl, '/push/readings', huge, meter.secret);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body.success).toBe(false);
+
+    const invalid = await push(
+      pushUrl,
+      '/push/readings',
+      { meterNumber: meter.meterNumber, timestamp: 'yesterday', readings: [], extra: 1 },
+      meter.secret,
+    );
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.message).toMatch(/timestamp/);
+    expect(invalid.body.message).toMatch(/extra/);
+    const badAlarm = await push(
+      pushUrl,
+      '/push/alarms',
+      { meterNumber: meter.meterNumber, alarm: 'meteor-strike', timestamp: new Date().toISOString() },
+      meter.secret,
+    );
+    expect(badAlarm.status).toBe(400);
+    expect(await readsOf(meter.id)).toHaveLength(0);
+  });
+
+  it('keeps the two ports apart: no operator API on the push port, no push routes on the api port', async () => {
+    expect((await request(pushUrl).get('/api/meters').set(auth(admin))).status).toBe(404);
+    expect((await request(pushUrl).get('/api/docs')).status).toBe(404);
+    expect((await request(api.server).post('/push/readings').send({})).status).toBe(404);
+    expect((await request(api.server).post('/api/push/readings').send({})).status).toBe(404);
+  });
+
+  it('limits pushes per meter (429)', async () => {
+    const meter = await createMeter();
+    const statuses: number[] = [];
+    for (let i = 0; i < RATE_LIMIT + 2; i++) {
+      const at = new Date(Date.now() - 60_000 + i * 10);
+      statuses.push(
+        (await push(pushUrl, '/push/readings', reading(meter.meterNumber, at), meter.secret)).status,
+      );
+    }
+    // The first of the window's pushes may fall in the previous minute's window: count, not position.
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((s) => s !== 202 && s !== 429)).toEqual([]);
+  });
+});
