@@ -4,7 +4,6 @@
  * meters, oversized bodies, the two ports kept apart, the per-meter rate limit; alarms and their effect
  * on the meter's status, events and acknowledgement.
  */
-import { MeterAlarmEvent, WS_EVENTS } from '@app/contracts';
 import { adminToken, createTestApi, loginAs, StartedProcess, TestApi } from '@app/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -18,7 +17,11 @@ const RATE_LIMIT = 30;
 
 describe('meter push', () => {
   const prefix = `push-${randomBytes(3).toString('hex')}`;
-  const env = pollingEnv(prefix, { PUSH_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT) });
+  // Meters here point at a closed port: their polls fail, but never take them offline (alarms do).
+  const env = pollingEnv(prefix, {
+    PUSH_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+    METER_OFFLINE_AFTER_FAILURES: '100000',
+  });
   let api: TestApi;
   let worker: StartedProcess;
   let db: Client;
@@ -68,14 +71,11 @@ describe('meter push', () => {
     return rows;
   }
 
-  async function watch(...rooms: string[]): Promise<EventRecorder & { alarms: MeterAlarmEvent[] }> {
+  async function watch(...rooms: string[]): Promise<EventRecorder> {
     const socket = await connectClient(api.baseUrl, { token: viewer });
     sockets.push(socket);
     for (const room of rooms) expect((await joinRoom(socket, room)).success).toBe(true);
-    const recorder = new EventRecorder(socket) as EventRecorder & { alarms: MeterAlarmEvent[] };
-    recorder.alarms = [];
-    socket.on(WS_EVENTS.ALARM, (e: MeterAlarmEvent) => recorder.alarms.push(e));
-    return recorder;
+    return new EventRecorder(socket);
   }
 
   beforeAll(async () => {
@@ -243,5 +243,146 @@ describe('meter push', () => {
     // The first of the window's pushes may fall in the previous minute's window: count, not position.
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
     expect(statuses.filter((s) => s !== 202 && s !== 429)).toEqual([]);
+  });
+
+  it('power failure takes the meter offline at once, power restored brings it back; alarms are published and acknowledged', async () => {
+    const meter = await createMeter();
+    const fleet = await watch('meters', `area-${areaId}`);
+    const failedAt = new Date(Date.now() - 2000);
+    const failure = await push(
+      pushUrl,
+      '/push/alarms',
+      {
+        meterNumber: meter.meterNumber,
+        alarm: 'power-failure',
+        timestamp: failedAt.toISOString(),
+        details: { phase: 'L1' },
+      },
+      meter.secret,
+    );
+    expect(failure.status).toBe(200);
+    const alarmId = (failure.body.data as { id: string }).id;
+    expect(failure.body.data).toMatchObject({ alarm: 'power-failure', severity: 'critical', state: 'open' });
+
+    await fleet.waitFor(
+      () => fleet.statusesOf(meter.id).length === 1 && fleet.alarms.some((a) => a.alarmId === alarmId),
+      10_000,
+      'offline status change and alarm',
+    );
+    expect(fleet.statusesOf(meter.id)[0]).toMatchObject({
+      previousStatus: 'online',
+      status: 'offline',
+      reason: 'power failure',
+    });
+    expect(fleet.alarms.filter((a) => a.alarmId === alarmId)).toHaveLength(1); // one delivery for two rooms
+    expect(
+      (await request(api.server).get(`/api/meters/${meter.id}`).set(auth(viewer))).body.data.status,
+    ).toBe('offline');
+
+    // The same alarm sent again (a retry with a fresh signature) changes nothing and publishes nothing.
+    const again = await push(
+      pushUrl,
+      '/push/alarms',
+      {
+        meterNumber: meter.meterNumber,
+        alarm: 'power-failure',
+        timestamp: failedAt.toISOString(),
+        details: { phase: 'L1' },
+      },
+      meter.secret,
+      { t: Math.floor(Date.now() / 1000) + 1 },
+    );
+    expect([again.status, again.body.data]).toEqual([200, null]);
+
+    const open = await request(api.server)
+      .get('/api/alarms')
+      .query({ meter: meter.meterNumber, state: 'open' })
+      .set(auth(viewer));
+    expect(open.status).toBe(200);
+    expect(open.body.data.map((a: { id: string }) => a.id)).toEqual([alarmId]);
+    expect(open.body.pagination).toMatchObject({ total: 1, page: 1 });
+
+    expect((await request(api.server).post(`/api/alarms/${alarmId}/ack`).set(auth(viewer))).status).toBe(403);
+    const ack = await request(api.server).post(`/api/alarms/${alarmId}/ack`).set(auth(operator));
+    expect(ack.status).toBe(200);
+    expect(ack.body.data).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'test-operator' });
+    expect((await request(api.server).post(`/api/alarms/${alarmId}/ack`).set(auth(operator))).status).toBe(
+      409,
+    );
+    await fleet.waitFor(
+      () => fleet.alarms.some((a) => a.alarmId === alarmId && a.state === 'acknowledged'),
+      10_000,
+      'acknowledgement event',
+    );
+
+    const restored = await push(
+      pushUrl,
+      '/push/alarms',
+      { meterNumber: meter.meterNumber, alarm: 'power-restored', timestamp: new Date().toISOString() },
+      meter.secret,
+    );
+    expect(restored.status).toBe(200);
+    await fleet.waitFor(() => fleet.statusesOf(meter.id).length === 2, 10_000, 'online status change');
+    expect(fleet.statusesOf(meter.id)[1]).toMatchObject({
+      previousStatus: 'offline',
+      status: 'online',
+      reason: 'power restored',
+    });
+    await fleet.waitFor(
+      () => fleet.alarms.some((a) => a.alarmId === alarmId && a.state === 'cleared'),
+      10_000,
+      'the failure cleared',
+    );
+    const events = await db.query<{ previous_status: string; status: string; reason: string }>(
+      "select previous_status, status, reason from meter_events where meter_id = $1 and event_type = 'status-change' order by id",
+      [meter.id],
+    );
+    expect(events.rows).toEqual([
+      { previous_status: 'online', status: 'offline', reason: 'power failure' },
+      { previous_status: 'offline', status: 'online', reason: 'power restored' },
+    ]);
+    const cleared = await request(api.server)
+      .get('/api/alarms')
+      .query({ meter: meter.id, state: 'cleared' })
+      .set(auth(viewer));
+    expect(cleared.body.data.map((a: { alarm: string }) => a.alarm).sort()).toEqual([
+      'power-failure',
+      'power-restored',
+    ]);
+    expect(
+      (await request(api.server).get('/api/alarms').query({ state: 'nope' }).set(auth(viewer))).status,
+    ).toBe(400);
+    expect(
+      (await request(api.server).get('/api/alarms').query({ limit: 1000 }).set(auth(viewer))).status,
+    ).toBe(400);
+  });
+
+  it('a meter that pushed within the interval is not polled (PUSH_SUPPRESSES_POLL)', async () => {
+    const pushing = await createMeter();
+    const silent = await createMeter();
+    const firstPush = await push(pushUrl, '/push/readings', reading(pushing.meterNumber), pushing.secret);
+    expect(firstPush.status).toBe(202);
+    const since = new Date();
+    // Two intervals (2 s each) of pushes every 400 ms.
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 400));
+      expect(
+        (await push(pushUrl, '/push/readings', reading(pushing.meterNumber), pushing.secret)).status,
+      ).toBe(202);
+    }
+    const scheduledSince = async (meterId: string) =>
+      (
+        await db.query<{ n: number }>(
+          "select count(*)::int as n from meter_reads where meter_id = $1 and reading_type = 'scheduled' and read_at > $2",
+          [meterId, since],
+        )
+      ).rows[0].n;
+    // The meter that does not push is polled as usual meanwhile: the suite's worker is polling.
+    await waitFor('the silent meter polled', async () => (await scheduledSince(silent.id)) >= 1, 10_000);
+    expect(await scheduledSince(pushing.id)).toBe(0);
+    expect(
+      (await readsOf(pushing.id)).filter((r) => r.reading_type === 'push').length,
+    ).toBeGreaterThanOrEqual(10);
   });
 });

@@ -73,17 +73,17 @@ WITH locked AS (
 ), upd AS (
   UPDATE meters m SET
     status = $2::meter_status,
-    last_error = CASE WHEN $2 = 'offline' THEN $3 ELSE NULL END,
-    consecutive_failures = CASE WHEN $2 = 'online' THEN 0 ELSE m.consecutive_failures END,
+    last_error = CASE WHEN $2::meter_status = 'offline' THEN $3::text ELSE NULL END,
+    consecutive_failures = CASE WHEN $2::meter_status = 'online' THEN 0 ELSE m.consecutive_failures END,
     next_poll_at = NULL,
-    last_seen = CASE WHEN $2 = 'online' THEN GREATEST(m.last_seen, $4::timestamptz) ELSE m.last_seen END,
+    last_seen = CASE WHEN $2::meter_status = 'online' THEN GREATEST(m.last_seen, $4::timestamptz) ELSE m.last_seen END,
     updated_at = now()
   FROM locked l
   WHERE m.id = l.id AND l.previous_status = ANY($5::meter_status[])
   RETURNING l.previous_status, m.status, m.last_seen, m.updated_at
 ), ev AS (
   INSERT INTO meter_events (meter_id, event_type, previous_status, status, reason)
-  SELECT $1, 'status-change', previous_status, status, $3 FROM upd
+  SELECT $1::uuid, 'status-change', previous_status, status, $3::text FROM upd
 )
 SELECT previous_status AS "previousStatus", status, last_seen AS "lastSeen", updated_at AS "changedAt" FROM upd`;
 
@@ -111,7 +111,7 @@ export class AlarmsRepository {
     const restored = input.effect === 'power-restored';
     const inserted = await client.query<{ id: string }>(
       `INSERT INTO meter_alarms (meter_id, alarm, severity, state, raised_at, details, cleared_at)
-       VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $4 = 'cleared' THEN now() END)
+       VALUES ($1, $2, $3::alarm_severity, $4::alarm_state, $5, $6, CASE WHEN $4::alarm_state = 'cleared' THEN now() END)
        ON CONFLICT (meter_id, alarm, raised_at) DO NOTHING RETURNING id`,
       // power-restored is a notice that ends a condition: it is recorded already cleared.
       [
