@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
-import { connectDb, pollingEnv, startWorker, waitFor } from './polling-helpers';
+import { connectDb, pollingEnv, retireMeters, startWorker, waitFor } from './polling-helpers';
 import { freePort, issuePushSecret, push } from './push-helpers';
 import { connectClient, EventRecorder, joinRoom } from './realtime-helpers';
 
@@ -31,6 +31,7 @@ describe('meter push', () => {
   let viewer: string;
   let areaId: string;
   const sockets: Socket[] = [];
+  const created: string[] = [];
 
   const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
 
@@ -51,6 +52,7 @@ describe('meter push', () => {
     });
     expect(res.status).toBe(201);
     const secret = await issuePushSecret(api.server, operator, meterNumber);
+    created.push(res.body.data.id as string);
     return { id: res.body.data.id as string, meterNumber, secret };
   }
 
@@ -101,6 +103,8 @@ describe('meter push', () => {
   });
 
   afterAll(async () => {
+    // Later suites sharing the database must not poll these meters (a closed port).
+    if (db) await retireMeters(db, created);
     await worker?.stop();
     await api?.close();
     await db?.end();

@@ -63,7 +63,7 @@ export class LatestReadingDto {
   @ApiProperty({ enum: ['online', 'offline', 'active', 'warehouse', 'faulty'] }) meterStatus!: MeterStatus;
   @ApiProperty({ nullable: true, type: String, description: 'Time of the latest read that returned values' })
   readAt!: string | null;
-  @ApiProperty({ nullable: true, enum: ['scheduled', 'on-demand'] }) readingType!: ReadingType | null;
+  @ApiProperty({ nullable: true, enum: ['scheduled', 'on-demand', 'push'] }) readingType!: ReadingType | null;
   @ApiProperty({ nullable: true, enum: ['success', 'partial', 'failed'] })
   communicationStatus!: CommunicationStatus | null;
   @ApiProperty({ nullable: true, type: Number }) responseTime!: number | null;
@@ -82,7 +82,7 @@ export class LatestReadingDto {
 export class ReadRecordDto {
   @ApiProperty() id!: number;
   @ApiProperty() readAt!: string;
-  @ApiProperty({ enum: ['scheduled', 'on-demand'] }) readingType!: ReadingType;
+  @ApiProperty({ enum: ['scheduled', 'on-demand', 'push'] }) readingType!: ReadingType;
   @ApiProperty({ enum: ['success', 'partial', 'failed'] }) communicationStatus!: CommunicationStatus;
   @ApiProperty() responseTime!: number;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
