@@ -24,11 +24,11 @@ export const pushRedisProvider = {
 
 /**
  * One round trip per push: remembers its signature (SET NX, as long as a signature is accepted, so a
- * replay within that time is refused), then counts it in the meter's one-minute window. Returns -1 for
- * a replay, else the meter's pushes in the current window.
+ * replay within that time is refused; skipped when ARGV[2] is '0'), then counts it in the meter's
+ * one-minute window. Returns -1 for a replay, else the meter's pushes in the current window.
  */
 const ADMIT_SCRIPT = `
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return -1 end
+if ARGV[2] == '1' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return -1 end
 local n = redis.call('INCR', KEYS[2])
 if n == 1 then redis.call('EXPIRE', KEYS[2], 61) end
 return n`;
@@ -50,17 +50,21 @@ export class PushAdmission implements OnApplicationShutdown {
     redis.defineCommand('admitPush', { numberOfKeys: 2, lua: ADMIT_SCRIPT });
   }
 
-  /** `signature` identifies the push (its HMAC): the same signature twice is a replay. */
-  async admit(meterId: string, signature: string, nowMs = Date.now()): Promise<Admission> {
+  /**
+   * `signature` identifies the push (its HMAC): the same signature twice is a replay. Null: no replay
+   * check, only the rate limit (the seed route, whose bodies carry no signature).
+   */
+  async admit(meterId: string, signature: string | null, nowMs = Date.now()): Promise<Admission> {
     const window = Math.floor(nowMs / 60_000);
     const admit = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>)
       .admitPush;
     const n = await admit.call(
       this.redis,
-      `${this.prefix}:sig:${meterId}:${signature}`,
+      `${this.prefix}:sig:${meterId}:${signature ?? ''}`,
       `${this.prefix}:rate:${meterId}:${window}`,
       // A signature stays acceptable for the max age on both sides of our clock.
       2 * PUSH_SIGNATURE_MAX_AGE_S,
+      signature === null ? '0' : '1',
     );
     if (n < 0) return 'replayed';
     return n > this.limit ? 'rate-limited' : 'ok';

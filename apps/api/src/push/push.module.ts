@@ -13,6 +13,7 @@ import { PushSignatureGuard } from './push-signature.guard';
 import { PushTargets } from './push-targets';
 import { PushRepository } from './push.repository';
 import { PushService } from './push.service';
+import { SeedIngestionController } from './seed-ingestion.controller';
 import { SeedIngestionService } from './seed-ingestion.service';
 
 /**
@@ -21,7 +22,7 @@ import { SeedIngestionService } from './seed-ingestion.service';
  */
 @Module({
   imports: [BullModule.registerQueue({ name: QUEUES.PUSH }), AlarmsModule, MetersModule],
-  controllers: [PushController, PushSecretsController],
+  controllers: [PushController, PushSecretsController, SeedIngestionController],
   providers: [
     pushRedisProvider,
     PushAdmission,

@@ -8,9 +8,9 @@ import {
 } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { createHash } from 'node:crypto';
 import { describeValidationErrors, InputValidationException } from '../common';
 import { PushAdmission } from './push-redis';
+import { decodePushedReadings, pushTimestamp } from './push-readings';
 import { sameSecret } from './push-signature';
 import { PushTargets } from './push-targets';
 import { PushService } from './push.service';
@@ -52,22 +52,21 @@ export class SeedIngestionService {
 
     const target = await this.targets.find(dto.meterNumber);
     if (!target) throw new NotFoundException(`Meter "${dto.meterNumber}" not found`);
-    // The same body twice (a device retrying) is stored once; the meter's rate limit applies.
-    const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    const admission = await this.admission.admit(target.id, digest);
-    if (admission === 'rate-limited') {
+    // The meter's rate limit applies. No replay check: the same body again (a device retrying after an
+    // error) must be able to complete; a read or alarm already stored is not stored twice anyway.
+    if ((await this.admission.admit(target.id, null)) === 'rate-limited') {
       throw new HttpException('too many pushes from this meter, slow down', HttpStatus.TOO_MANY_REQUESTS);
     }
-    if (admission === 'replayed') return { readings: 0, alarms: 0 };
 
     const pushBody = seedPushBody(dto);
     const alarms = (dto.events ?? []).filter((e) => SEED_EVENT_ALARMS[e.type]);
     // Validate everything before storing anything: no half-applied push.
-    const problems = alarms.flatMap((e) =>
-      e.timestamp === undefined || !Number.isNaN(Date.parse(seedTimestamp(e.timestamp)))
-        ? []
-        : [`event ${e.type}: timestamp must be an ISO 8601 date-time`],
-    );
+    const problems = alarms.flatMap((e) => {
+      const when = pushTimestamp(seedTimestamp(e.timestamp ?? dto.timestamp));
+      return 'problem' in when ? [`event ${e.type}: ${when.problem}`] : [];
+    });
+    const decoded = pushBody ? decodePushedReadings(pushBody) : null;
+    if (decoded && !decoded.ok) problems.push(...decoded.problems);
     if (problems.length > 0) throw new InputValidationException(problems);
     const readings = pushBody ? 1 : 0;
     if (pushBody) await this.push.acceptReadings(target, pushBody);
