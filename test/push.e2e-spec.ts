@@ -124,7 +124,16 @@ describe('meter push', () => {
 
     // The suite's worker also polls this meter (and fails: nothing listens): only pushed reads count here.
     const pushed = () => watcher.readingsOf(meter.id).filter((e) => e.readingType === 'push');
-    await watcher.waitFor(() => pushed().length === 1, 20_000, 'pushed reading update');
+    await watcher
+      .waitFor(() => pushed().length === 1, 20_000, 'pushed reading update')
+      .catch((err: Error) => {
+        // Seen once in many runs on a loaded machine: say what the worker did with the push.
+        const workerLog = worker
+          .output()
+          .split('\n')
+          .filter((l) => /push|store|ERROR|WARN/i.test(l));
+        throw new Error(`${err.message}\nworker:\n${workerLog.slice(-30).join('\n')}`);
+      });
     const event = pushed()[0];
     expect(event).toMatchObject({
       readingType: 'push',
