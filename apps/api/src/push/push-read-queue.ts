@@ -12,7 +12,7 @@ export const PUSH_MAX_PENDING_READS = 20_000;
 
 const SHUTDOWN_FLUSH_MS = 5000;
 
-/** A job that could not be stored yet (store backlog full, PostgreSQL away) is retried for ~10 minutes. */
+/** A job that could not be stored yet (store backlog full, PostgreSQL away) is retried for ~17 minutes (500 ms doubling, 12 attempts). */
 const PUSH_JOB_ATTEMPTS = { attempts: 12, backoff: { type: 'exponential', delay: 500 } } as const;
 
 interface Waiting {
