@@ -15,6 +15,7 @@ const { ROOT, ensureDependencies, ensureServices } = require('./lib/services');
 const { migrate } = require('./lib/migrate');
 
 const API_PORT = Number(process.env.PORT || 5000);
+const PUSH_PORT = Number(process.env.PUSH_PORT || 5080);
 const SIM_PORT = Number(process.env.DEMO_SIMULATOR_PORT || 8080);
 const SIM_CONTROL_PORT = Number(process.env.DEMO_SIMULATOR_CONTROL_PORT || 8099);
 const METERS = Number(process.env.DEMO_METERS || 10);
@@ -185,6 +186,7 @@ async function shutdown(code = 0) {
     DATABASE_URL: services.databaseUrl,
     REDIS_URL: services.redisUrl,
     PORT: String(API_PORT),
+    PUSH_PORT: String(PUSH_PORT),
     JWT_SECRET: creds.jwtSecret,
     ADMIN_USERNAME: creds.username,
     ADMIN_PASSWORD: creds.password,
@@ -240,6 +242,7 @@ async function shutdown(code = 0) {
    API           http://localhost:${API_PORT}/api
    API docs      http://localhost:${API_PORT}/api/docs
    Bull Board    http://localhost:${API_PORT}/admin/queues  (after POST /api/auth/board-session, see README)
+   Meter push    http://localhost:${PUSH_PORT}/push/readings, /push/alarms (docs/push.md)
    Simulator     control API http://127.0.0.1:${SIM_CONTROL_PORT}
    Admin login   ${creds.username} / ${creds.password}
 

@@ -1,7 +1,7 @@
 /**
  * Socket.IO client helpers for the realtime suites and the benchmark (real socket.io-client, loopback).
  */
-import { MeterReadingUpdateEvent, MeterStatusChangeEvent, WS_EVENTS } from '@app/contracts';
+import { MeterAlarmEvent, MeterReadingUpdateEvent, MeterStatusChangeEvent, WS_EVENTS } from '@app/contracts';
 import Redis from 'ioredis';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket as TcpSocket } from 'node:net';
@@ -79,6 +79,7 @@ export interface Received<T> {
 export class EventRecorder {
   readonly readings: Received<MeterReadingUpdateEvent>[] = [];
   readonly statuses: Received<MeterStatusChangeEvent>[] = [];
+  readonly alarms: MeterAlarmEvent[] = [];
   private waiters = new Set<() => void>();
   private received = 0;
 
@@ -89,6 +90,10 @@ export class EventRecorder {
     });
     socket.on(WS_EVENTS.STATUS_CHANGE, (event: MeterStatusChangeEvent) => {
       this.statuses.push({ event, receivedAt: Date.now(), seq: ++this.received });
+      this.notify();
+    });
+    socket.on(WS_EVENTS.ALARM, (event: MeterAlarmEvent) => {
+      this.alarms.push(event);
       this.notify();
     });
   }

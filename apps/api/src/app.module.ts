@@ -7,6 +7,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AlarmsModule } from './alarms/alarms.module';
 import { AreasModule } from './areas/areas.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -16,6 +17,7 @@ import { MetersModule } from './meters/meters.module';
 import { ApiMetricsModule } from './metrics/api-metrics.module';
 import { ObisModule } from './obis/obis.module';
 import { PollingModule } from './polling/polling.module';
+import { PushModule } from './push/push.module';
 import { ReadingsModule } from './readings/readings.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UsersModule } from './users/users.module';
@@ -44,6 +46,9 @@ import { UsersModule } from './users/users.module';
     RealtimePublisherModule.forRoot('a'),
     // Before MetersModule: its GET /api/meters/:id would otherwise capture /api/meters/polling/status.
     PollingModule,
+    // Before MetersModule too: POST /api/meters/data-ingestion and /api/meters/:id/push-secret.
+    PushModule,
+    AlarmsModule,
     AuthModule,
     AdminModule,
     UsersModule,

@@ -1,4 +1,5 @@
 import { ApiEnv } from '@app/config';
+import { RequestMethod } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -13,6 +14,7 @@ import {
 } from './common';
 import { HttpMetrics } from './metrics/http-metrics';
 import { serveConsole } from './console/serve-console';
+import { pushPortGate } from './push/push-port';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export const SWAGGER_PATH = 'api/docs';
@@ -26,10 +28,18 @@ export const SWAGGER_PATH = 'api/docs';
  */
 export function configureApp(app: NestExpressApplication): void {
   const env = app.get(ApiEnv);
+  // First: each of the api's two listeners (operators, meters' PUSH_PORT) answers only its own routes.
+  app.use(pushPortGate);
   // Before anything reads req.ip or req.secure (login limits, the board cookie's Secure flag).
   app.set('trust proxy', env.trustProxy);
   // /metrics stays where Prometheus looks by default.
-  app.setGlobalPrefix('api', { exclude: ['metrics'] });
+  app.setGlobalPrefix('api', {
+    exclude: [
+      'metrics',
+      { path: 'push/readings', method: RequestMethod.POST },
+      { path: 'push/alarms', method: RequestMethod.POST },
+    ],
+  });
   app.use(app.get(HttpMetrics).middleware());
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());

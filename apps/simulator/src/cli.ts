@@ -20,10 +20,34 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --energy-unit <u>       Wh (scaler 0, default) or kWh (scaler -3) in format 1
   --manifest <file>       write [{ meterNumber, ipAddress, port, format, fault }] as JSON
   --control-port <n>      control API port on 127.0.0.1 (default 8099, 0 = ephemeral)
+  --push <url>            meters push readings to <url>/push/readings (and alarms to <url>/push/alarms)
+  --push-interval <s>     seconds between two pushes of a meter (default 30)
+  --push-secrets <file>   JSON { meterNumber: secret } or [{ meterNumber, pushSecret }]; meters without
+                          a secret push once given one (control API PUT /meters/:n/push-secret)
   --help`;
 
 export interface CliOptions extends SimulatorOptions {
   help?: boolean;
+  /** --push-secrets: read by main (parseArgs does no I/O). */
+  pushSecretsPath?: string;
+}
+
+/** --push-secrets file content: `{ meterNumber: secret }` or manifest-like `[{ meterNumber, pushSecret }]`. */
+export function parsePushSecrets(json: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(json)) {
+    for (const e of json as unknown[]) {
+      const entry = e as { meterNumber?: unknown; pushSecret?: unknown };
+      if (typeof entry?.meterNumber === 'string' && typeof entry.pushSecret === 'string') {
+        out[entry.meterNumber] = entry.pushSecret;
+      }
+    }
+  } else if (typeof json === 'object' && json !== null) {
+    for (const [n, secret] of Object.entries(json)) if (typeof secret === 'string') out[n] = secret;
+  } else {
+    throw new Error('--push-secrets: expected a JSON object or array');
+  }
+  return out;
 }
 
 function number(
@@ -43,6 +67,8 @@ const fraction = (flag: string, text: string) => number(flag, text, { min: 0, ma
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = { meters: 100, port: 8080, controlPort: 8099 };
   const faults: FaultFractions = {};
+  let pushUrl: string | undefined;
+  let pushIntervalS: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
@@ -114,11 +140,25 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--control-port':
         o.controlPort = port();
         break;
+      case '--push':
+        if (!/^https?:\/\/[^/]+/.test(value))
+          throw new Error('--push: an http(s) URL, e.g. http://127.0.0.1:5080');
+        pushUrl = value;
+        break;
+      case '--push-interval':
+        pushIntervalS = number(flag, value, { min: 0.1, max: 86_400 });
+        break;
+      case '--push-secrets':
+        o.pushSecretsPath = value;
+        break;
       default:
         throw new Error(`unknown option ${flag}`);
     }
   }
   if (Object.keys(faults).length) o.faults = faults;
+  if (pushUrl) o.push = { url: pushUrl, intervalMs: Math.round((pushIntervalS ?? 30) * 1000) };
+  else if (pushIntervalS !== undefined || o.pushSecretsPath)
+    throw new Error('--push-interval/--push-secrets need --push');
   return o;
 }
 

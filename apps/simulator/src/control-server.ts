@@ -10,9 +10,13 @@
  *   POST /faults                              { mode, meterNumbers?, slowMs?, flappingEvery? } → { changed }
  *   GET  /counters?recentReads=1              CounterSnapshot
  *   POST /counters/reset                      { reset: true }
+ *   PUT  /meters/:meterNumber/push-secret     { secret } → { meterNumber }   (pushing fleets)
+ *   POST /meters/:meterNumber/alarm           { alarm: cover-open|tamper|clock-invalid, details? } → { status }
+ *   GET  /push                                PushCounters (pushing fleets)
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { FaultMode, isFaultMode } from './faults';
+import { FAULT_MODES, FaultMode, isFaultMode } from './faults';
+import { TRIGGERED_ALARMS } from './triggered-alarms';
 import type { ManifestEntry, SetFaultOptions, SimulatorControl } from './types';
 
 class HttpError extends Error {
@@ -50,8 +54,7 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 
 function faultOptions(body: Record<string, unknown>): { mode: FaultMode; options: SetFaultOptions } {
   const { mode, slowMs, flappingEvery } = body;
-  if (!isFaultMode(mode))
-    throw new HttpError(400, `mode must be one of ok, dead, blackhole, slow, error, garbage, flapping`);
+  if (!isFaultMode(mode)) throw new HttpError(400, `mode must be one of ${FAULT_MODES.join(', ')}`);
   if (slowMs !== undefined && typeof slowMs !== 'number') throw new HttpError(400, 'slowMs must be a number');
   if (flappingEvery !== undefined && typeof flappingEvery !== 'number') {
     throw new HttpError(400, 'flappingEvery must be a number');
@@ -110,6 +113,42 @@ export function createControlServer(
       if (!control.getMeter(parts[1])) throw new HttpError(404, `unknown meter ${parts[1]}`);
       const { mode, options } = faultOptions(await readJson(req));
       return [200, await control.setFault(parts[1], mode, options)];
+    }
+    if (method === 'PUT' && parts[0] === 'meters' && parts[2] === 'push-secret' && parts.length === 3) {
+      if (!control.getMeter(parts[1])) throw new HttpError(404, `unknown meter ${parts[1]}`);
+      const { secret } = await readJson(req);
+      if (typeof secret !== 'string' || secret.length < 16)
+        throw new HttpError(400, 'secret must be a string');
+      try {
+        control.setPushSecret(parts[1], secret);
+      } catch (err) {
+        throw new HttpError(409, (err as Error).message);
+      }
+      return [200, { meterNumber: parts[1] }];
+    }
+    if (method === 'POST' && parts[0] === 'meters' && parts[2] === 'alarm' && parts.length === 3) {
+      if (!control.getMeter(parts[1])) throw new HttpError(404, `unknown meter ${parts[1]}`);
+      const { alarm, details } = await readJson(req);
+      if (typeof alarm !== 'string' || !(TRIGGERED_ALARMS as readonly string[]).includes(alarm)) {
+        throw new HttpError(
+          400,
+          `alarm must be one of ${TRIGGERED_ALARMS.join(', ')} (power: the power-off fault)`,
+        );
+      }
+      if (
+        details !== undefined &&
+        (typeof details !== 'object' || details === null || Array.isArray(details))
+      ) {
+        throw new HttpError(400, 'details must be an object');
+      }
+      if (!control.pushCounters())
+        throw new HttpError(409, 'this fleet does not push (start it with --push <url>)');
+      return [200, { status: await control.raiseAlarm(parts[1], alarm, details as Record<string, unknown>) }];
+    }
+    if (key === 'GET /push') {
+      const counters = control.pushCounters();
+      if (!counters) throw new HttpError(409, 'this fleet does not push (start it with --push <url>)');
+      return [200, counters];
     }
     if (key === 'POST /faults') {
       const body = await readJson(req);

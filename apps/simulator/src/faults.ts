@@ -5,7 +5,17 @@
 import type { ServerResponse } from 'node:http';
 import { prng } from './prng';
 
-export const FAULT_MODES = ['ok', 'dead', 'blackhole', 'slow', 'error', 'garbage', 'flapping'] as const;
+/** `power-off`: the meter lost its supply, answers nothing (and, pushing, sends power-failure / power-restored). */
+export const FAULT_MODES = [
+  'ok',
+  'dead',
+  'blackhole',
+  'slow',
+  'error',
+  'garbage',
+  'flapping',
+  'power-off',
+] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 export type FaultFractions = Partial<Record<Exclude<FaultMode, 'ok'>, number>>;
 

@@ -39,6 +39,7 @@ export class Fleet {
       case 'ok':
         return 'ok';
       case 'dead':
+      case 'power-off':
         return 'reset';
       case 'flapping': {
         const phase = Math.floor(meter.flapCount / meter.flappingEvery) % 2;

@@ -11,6 +11,8 @@ export {
   THRESHOLD_CODE,
 } from './registers';
 export { FAULT_MODES } from './faults';
+export { signPushBody } from './pusher';
+export type { PushCounters } from './pusher';
 export type { FaultMode, FaultFractions } from './faults';
 export type { ResponseFormat } from './meter-model';
 export type * from './types';

@@ -1,5 +1,6 @@
 /** `npm run simulator -- …`: starts a simulated meter fleet until SIGINT/SIGTERM. */
-import { describeFleet, parseArgs, USAGE } from './cli';
+import { readFileSync } from 'node:fs';
+import { describeFleet, parsePushSecrets, parseArgs, USAGE } from './cli';
 import { startSimulator } from './simulator';
 
 const STOP_GRACE_MS = 10_000;
@@ -16,11 +17,20 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  if (options.push && options.pushSecretsPath) {
+    options.push.secrets = parsePushSecrets(JSON.parse(readFileSync(options.pushSecretsPath, 'utf8')));
+  }
   const sim = await startSimulator(options);
   for (const line of describeFleet(sim.meters, sim.gatewayUrl, options.manifestPath)) console.log(line);
   console.log(
     `simulator ready: ${sim.meters.length} meters, gateway ${sim.gatewayUrl}, control ${sim.controlUrl}`,
   );
+  if (options.push) {
+    const secrets = Object.keys(options.push.secrets ?? {}).length;
+    console.log(
+      `pushing to ${options.push.url} every ${options.push.intervalMs / 1000} s (${secrets} meter secret(s) loaded)`,
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

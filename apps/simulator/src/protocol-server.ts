@@ -72,7 +72,7 @@ export function valueJson(meter: SimMeter, reg: number, snap: Float64Array, raw:
 const SNAP = new Float64Array(SNAPSHOT_SIZE);
 const UNKNOWN_SUFFIX = 'null,"unit":"","scaler":0,"quality":"error"}';
 
-function buildReadBody(meter: SimMeter, codes: string[], t: number): string {
+export function buildReadBody(meter: SimMeter, codes: readonly string[], t: number): string {
   meter.snapshot(t, SNAP);
   meter.rememberServed(SNAP);
   if (meter.format === 'array') {

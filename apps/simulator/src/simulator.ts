@@ -11,6 +11,7 @@ import { assignFaults, FaultMode, isFaultMode } from './faults';
 import { Fleet } from './fleet';
 import { MeterStore, nowMs, ResponseFormat, SimMeter } from './meter-model';
 import { prng } from './prng';
+import { MeterPusher } from './pusher';
 import { createProtocolHandler, METER_SOCKET, MeterSocket, valueJson } from './protocol-server';
 import { REGISTERS, S_AT, SNAPSHOT_SIZE } from './registers';
 import type {
@@ -208,13 +209,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const gatewayUrl = `http://${urlHost(gatewayIp)}:${boundGatewayPort}`;
 
     const manifest: ManifestEntry[] = meters.map(manifestEntry);
-    const control = createControl(fleet, { openListener, closeListener });
+    const pusher = options.push
+      ? new MeterPusher(
+          options.push.url.replace(/\/+$/, ''),
+          options.push.intervalMs,
+          meters,
+          options.push.secrets,
+        )
+      : undefined;
+    const control = createControl(fleet, { openListener, closeListener }, pusher);
     controlServer = createControlServer(control, { gatewayUrl, manifest });
     const controlPort = await listen(controlServer, options.controlPort ?? 0, '127.0.0.1');
     const controlUrl = `http://127.0.0.1:${controlPort}`;
     if (options.manifestPath) writeFileSync(options.manifestPath, JSON.stringify(manifest, null, 1) + '\n');
     if (!isLoopback(host) && !unspecified) log(`simulator: gateway listens on non-loopback ${host}`);
 
+    pusher?.start();
     let stopped: Promise<void> | undefined;
     const cs = controlServer;
     return {
@@ -224,6 +234,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       control,
       stop: () => {
         stopped ??= (async () => {
+          pusher?.stop();
           cs.closeAllConnections();
           await Promise.all([closeServer(cs), stopAll()]);
         })();
@@ -284,7 +295,7 @@ interface ListenerOps {
   closeListener(m: SimMeter): Promise<void>;
 }
 
-function createControl(fleet: Fleet, ops: ListenerOps): SimulatorControl {
+function createControl(fleet: Fleet, ops: ListenerOps, pusher?: MeterPusher): SimulatorControl {
   const listening = (m: SimMeter) => !m.dedicated || m.fault !== 'dead';
   const find = (n: string) => fleet.byNumber.get(n);
 
@@ -301,7 +312,10 @@ function createControl(fleet: Fleet, ops: ListenerOps): SimulatorControl {
       m.flappingEvery = opt.flappingEvery;
     }
     const was = m.fault;
+    // The last gasp goes out before the meter falls silent; power-restored once it answers again.
+    if (pusher && mode === 'power-off' && was !== 'power-off') await pusher.alarm(m, 'power-failure');
     m.fault = mode;
+    if (pusher && was === 'power-off' && mode !== 'power-off') void pusher.alarm(m, 'power-restored');
     if (mode === 'flapping' && was !== 'flapping') m.flapCount = 0;
     if (m.dedicated && mode === 'dead' && was !== 'dead') await ops.closeListener(m);
     if (m.dedicated && mode !== 'dead' && was === 'dead') await ops.openListener(m);
@@ -371,6 +385,20 @@ function createControl(fleet: Fleet, ops: ListenerOps): SimulatorControl {
     },
     resetCounters() {
       fleet.resetCounters();
+    },
+    setPushSecret(n, secret) {
+      if (!pusher) throw new Error('this fleet does not push (start it with --push <url>)');
+      if (!find(n)) throw new Error(`unknown meter ${n}`);
+      pusher.setSecret(n, secret);
+    },
+    async raiseAlarm(n, alarm, details) {
+      const m = find(n);
+      if (!m) throw new Error(`unknown meter ${n}`);
+      if (!pusher) throw new Error('this fleet does not push (start it with --push <url>)');
+      return pusher.alarm(m, alarm, details);
+    },
+    pushCounters() {
+      return pusher ? { ...pusher.counters } : null;
     },
   };
 }

@@ -1,6 +1,7 @@
 /** Public shapes of the simulator: options, manifest, control handle. */
 import type { FaultFractions, FaultMode } from './faults';
 import type { ResponseFormat } from './meter-model';
+import type { PushCounters } from './pusher';
 import type { EnergyUnit } from './registers';
 
 export type FormatOption = ResponseFormat | 'mixed';
@@ -43,6 +44,12 @@ export interface SimulatorOptions {
   noiseIntervalMs?: number;
   /** Writes the manifest (JSON array of ManifestEntry) to this path once listening. */
   manifestPath?: string;
+  /**
+   * Meters push like the seed system's simulator: readings every `intervalMs` to `<url>/push/readings`,
+   * alarms to `<url>/push/alarms`, signed with their secret (`secrets` by meter number, or set later
+   * through the control API); a meter without a secret does not push.
+   */
+  push?: { url: string; intervalMs: number; secrets?: Record<string, string> };
   /** Warnings (e.g. file descriptor limits); default console.warn. */
   log?: (line: string) => void;
 }
@@ -138,6 +145,12 @@ export interface SimulatorControl {
   /** Same for many meters (all when meterNumbers is omitted); resolves with the number changed. */
   setFaults(mode: FaultMode, meterNumbers?: string[], options?: SetFaultOptions): Promise<number>;
   counters(options?: { recentReads?: boolean }): CounterSnapshot;
+  /** Pushing meters (options.push): sets the secret a meter signs its pushes with. */
+  setPushSecret(meterNumber: string, secret: string): void;
+  /** Pushing meters: the meter raises `alarm` now; resolves with the head-end's HTTP status (0: unreachable). */
+  raiseAlarm(meterNumber: string, alarm: string, details?: Record<string, unknown>): Promise<number>;
+  /** Pushing meters: what was pushed and how it was answered; null when the fleet does not push. */
+  pushCounters(): PushCounters | null;
   resetCounters(): void;
 }
 

@@ -10,6 +10,7 @@ import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { CommandsModule } from './commands/commands.module';
 import { WorkerHealthModule } from './health/worker-health.module';
 import { PollingModule } from './polling/polling.module';
+import { PushModule } from './push/push.module';
 
 /**
  * Stops every `@Processor` (the command processor) taking jobs and waits for its jobs in flight, in the
@@ -59,6 +60,7 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
       useFactory: (env: WorkerEnv) => bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX),
     }),
     PollingModule,
+    PushModule,
     CommandsModule,
     WorkerHealthModule,
     DiscoveryModule,

@@ -230,6 +230,40 @@ export class ApiEnv extends CommonEnv {
   @Max(3_600_000)
   REALTIME_RECOVERY_WINDOW_MS: number = 120000;
 
+  /**
+   * Second listener of the api, for meters (POST /push/readings, /push/alarms): field networks are not the
+   * operators' network. 0 turns it off.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PUSH_PORT: number = 5080;
+
+  /**
+   * 64 hex digits (32 bytes): key that encrypts the meters' push secrets at rest (AES-256-GCM; HMAC
+   * verification needs the secret itself). Unset: derived from JWT_SECRET (changing JWT_SECRET then
+   * invalidates every push secret).
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'must be 64 hex digits (32 bytes)' })
+  PUSH_SECRET_KEY?: string;
+
+  /** Pushes (readings + alarms) accepted per meter per minute; beyond it 429. */
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  PUSH_RATE_LIMIT_PER_MINUTE: number = 120;
+
+  /**
+   * Turns on the seed system's POST /api/meters/data-ingestion (its simulator and field devices send
+   * `authentication`, compared with this in constant time). Unset: the route answers 404.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  METER_INGESTION_KEY?: string;
+
   crossFieldProblems(): string[] {
     return [...this.secretProblems(), ...this.trustProxyProblems()];
   }
@@ -345,4 +379,8 @@ export class WorkerEnv extends CommonEnv {
   @Min(0)
   @Max(65535)
   WORKER_HTTP_PORT: number = 5001;
+
+  /** A meter whose last stored read was pushed within the polling interval is not polled at its tick. */
+  @Transform(({ value }) => value === true || value === 'true' || value === '1')
+  PUSH_SUPPRESSES_POLL: boolean = true;
 }

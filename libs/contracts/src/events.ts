@@ -7,6 +7,7 @@ import type { MeterStatus } from './meter';
 export const WS_EVENTS = {
   READING_UPDATE: 'meter-reading-update',
   STATUS_CHANGE: 'meter-status-change',
+  ALARM: 'meter-alarm',
   JOIN_ROOM: 'join-room',
   LEAVE_ROOM: 'leave-room',
 } as const;
@@ -17,7 +18,8 @@ export const ROOMS = {
   area: (areaId: string) => `area-${areaId}`,
 } as const;
 
-export type ReadingType = 'scheduled' | 'on-demand';
+/** `push`: sent by the meter itself (POST /push/readings, or the seed's data-ingestion route). */
+export type ReadingType = 'scheduled' | 'on-demand' | 'push';
 export type CommunicationStatus = 'success' | 'partial' | 'failed';
 export type ReadingQuality = 'good' | 'questionable' | 'error';
 
@@ -50,5 +52,21 @@ export interface MeterStatusChangeEvent {
   previousStatus: MeterStatus;
   reason: string;
   lastSeen: string | null;
+  timestamp: string;
+}
+
+/** After an alarm is raised, acknowledged or cleared: to the meter's, its area's and the fleet room. */
+export interface MeterAlarmEvent {
+  alarmId: string;
+  meterId: string;
+  meterNumber: string;
+  areaId: string;
+  alarm: string;
+  severity: import('./push').AlarmSeverity;
+  state: import('./push').AlarmState;
+  /** The meter's time of the alarm (ISO). */
+  raisedAt: string;
+  details: Record<string, unknown> | null;
+  acknowledgedBy: string | null;
   timestamp: string;
 }

@@ -6,6 +6,8 @@ export const QUEUES = {
   POLL: 'meter-poll',
   /** On-demand commands (read, write); processed ahead of scheduled polls. */
   COMMAND: 'meter-command',
+  /** Readings pushed by meters, verified by the api, stored by the workers in shared statements. */
+  PUSH: 'meter-push',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

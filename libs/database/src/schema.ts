@@ -159,7 +159,7 @@ export const meters = pgTable(
   ],
 );
 
-export const READING_TYPES = ['scheduled', 'on-demand'] as const;
+export const READING_TYPES = ['scheduled', 'on-demand', 'push'] as const;
 export const COMMUNICATION_STATUSES = ['success', 'partial', 'failed'] as const;
 export const COMMAND_TYPES = ['read', 'write'] as const;
 export const COMMAND_STATUSES = ['pending', 'success', 'failed', 'rejected'] as const;

@@ -1,5 +1,6 @@
 import {
   encodeRealtimeEntry,
+  MeterAlarmEvent,
   MeterReadingUpdateEvent,
   MeterStatusChangeEvent,
   realtimeEntryFields,
@@ -124,6 +125,11 @@ export class MeterEventsPublisher implements OnModuleInit, OnApplicationShutdown
       ROOMS.area(areaId),
       ROOMS.fleet,
     ]);
+  }
+
+  /** After an alarm is raised, acknowledged or cleared: to the meter's, its area's and the fleet room. */
+  alarmChanged(event: MeterAlarmEvent): void {
+    this.append(WS_EVENTS.ALARM, event, [ROOMS.meter(event.meterId), ROOMS.area(event.areaId), ROOMS.fleet]);
   }
 
   stats(): MeterEventsPublisherStats {

@@ -41,6 +41,8 @@ export const TEST_API_ENV_DEFAULTS: Record<string, string> = {
   LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
   LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '1000',
   SWAGGER_ENABLED: 'true',
+  // Several test apis run in one process: the meters' push listener only where a test asks for it.
+  PUSH_PORT: '0',
 };
 
 export interface TestApi {

@@ -59,6 +59,8 @@ export async function startProcess(app: AppName, options: StartOptions = {}): Pr
         TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json'),
         // Several workers run at once in tests: their HTTP listener only where a test asks for a port.
         ...(app === 'worker' ? { WORKER_HTTP_PORT: '0' } : {}),
+        // Several apis run side by side in tests: the meters' push listener only where a test asks for it.
+        ...(app === 'api' ? { PUSH_PORT: '0' } : {}),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

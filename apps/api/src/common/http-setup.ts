@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { HttpRequest, HttpResponse, NextFn } from './http-types';
 import { BadRequestException, HttpException } from '@nestjs/common';
 import { bodyParserError } from './all-exceptions.filter';
+import { keepPushRawBody } from '../push/push-port';
 
 export const BODY_LIMIT = '1mb';
 /** Deeper JSON than any of our DTOs: the validation pipe walks bodies recursively and would overflow. */
@@ -41,7 +42,8 @@ export function hostileInput(url: string, body: unknown): string | null {
  * the global filter answers 413 / 400 in the envelope instead of Express's HTML error page.
  */
 export function useBodyParsers(app: NestExpressApplication): void {
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  // Pushes are signed over their exact bytes: the parser keeps them for the signature check.
+  app.useBodyParser('json', { limit: BODY_LIMIT, verify: keepPushRawBody });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: true });
   app.use((err: unknown, _req: HttpRequest, _res: HttpResponse, next: NextFn) => {
     const mapped = bodyParserError(err);

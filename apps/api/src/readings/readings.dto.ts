@@ -63,7 +63,7 @@ export class LatestReadingDto {
   @ApiProperty({ enum: ['online', 'offline', 'active', 'warehouse', 'faulty'] }) meterStatus!: MeterStatus;
   @ApiProperty({ nullable: true, type: String, description: 'Time of the latest read that returned values' })
   readAt!: string | null;
-  @ApiProperty({ nullable: true, type: String, enum: ['scheduled', 'on-demand'] })
+  @ApiProperty({ nullable: true, type: String, enum: ['scheduled', 'on-demand', 'push'] })
   readingType!: ReadingType | null;
   @ApiProperty({ nullable: true, type: String, enum: ['success', 'partial', 'failed'] })
   communicationStatus!: CommunicationStatus | null;
@@ -83,7 +83,7 @@ export class LatestReadingDto {
 export class ReadRecordDto {
   @ApiProperty() id!: number;
   @ApiProperty() readAt!: string;
-  @ApiProperty({ enum: ['scheduled', 'on-demand'] }) readingType!: ReadingType;
+  @ApiProperty({ enum: ['scheduled', 'on-demand', 'push'] }) readingType!: ReadingType;
   @ApiProperty({ enum: ['success', 'partial', 'failed'] }) communicationStatus!: CommunicationStatus;
   @ApiProperty() responseTime!: number;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;

@@ -56,6 +56,8 @@ export interface MaintenanceReport {
   deletedEvents: number;
   /** DELETE statements that took them (at most EVENT_DELETE_BATCH rows each). */
   eventDeleteStatements: number;
+  /** Meter alarms received before the retention window (any state), deleted the same way. */
+  deletedAlarms: number;
   /** Steps that could not take their lock within MAINTENANCE_LOCK_TIMEOUT_MS; the next run retries them. */
   postponed: string[];
 }
@@ -99,6 +101,7 @@ export class PartitionMaintenanceService {
       deletedEvents: 0,
       eventDeleteStatements: 0,
       deletedAuditEntries: 0,
+      deletedAlarms: 0,
       postponed: [],
     };
     const client = await this.pool.connect();
@@ -183,6 +186,7 @@ export class PartitionMaintenanceService {
     }
 
     await this.deleteExpiredEvents(client, new Date(today - this.retentionDays * DAY_MS), report);
+    await this.deleteExpiredAlarms(client, new Date(today - this.retentionDays * DAY_MS), report);
     await this.deleteExpiredAudit(client, new Date(nowMs - this.auditRetentionDays * DAY_MS), report);
   }
 
@@ -263,6 +267,23 @@ export class PartitionMaintenanceService {
       );
       report.eventDeleteStatements++;
       report.deletedEvents += rowCount ?? 0;
+      if ((rowCount ?? 0) < EVENT_DELETE_BATCH) return;
+    }
+  }
+
+  /** Alarms received before `cutoff`, like events: batches through meter_alarms_received_idx, bounded per run. */
+  private async deleteExpiredAlarms(
+    client: PoolClient,
+    cutoff: Date,
+    report: MaintenanceReport,
+  ): Promise<void> {
+    for (let batch = 0; batch < EVENT_DELETE_MAX_BATCHES; batch++) {
+      const { rowCount } = await client.query(
+        `DELETE FROM meter_alarms WHERE id IN (
+           SELECT id FROM meter_alarms WHERE received_at < $1 ORDER BY received_at LIMIT ${EVENT_DELETE_BATCH})`,
+        [cutoff],
+      );
+      report.deletedAlarms += rowCount ?? 0;
       if ((rowCount ?? 0) < EVENT_DELETE_BATCH) return;
     }
   }

@@ -110,6 +110,12 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
               ($1, 'status-change', 'offline', 'online', 'recent', '2031-03-19T12:00:00Z')`,
       [meterId],
     );
+    await pool.query(
+      `insert into meter_alarms (meter_id, alarm, severity, state, raised_at, received_at)
+       values ($1, 'tamper', 'critical', 'open', '2031-03-01T00:00:00Z', '2031-03-01T00:00:00Z'),
+              ($1, 'tamper', 'critical', 'open', '2031-03-19T12:00:00Z', '2031-03-19T12:00:00Z')`,
+      [meterId],
+    );
     const report = await service.run(day('2031-03-20'));
     // 2031-03-20 minus 2 days: every partition of a day ending on or before 03-18 goes, the later ones stay.
     expect(report.dropped.sort()).toEqual([
@@ -128,6 +134,12 @@ describe('PartitionMaintenanceService (real PostgreSQL)', () => {
     expect(report.deletedEvents).toBe(1);
     const { rows } = await pool.query<{ reason: string }>('select reason from meter_events');
     expect(rows.map((r) => r.reason)).toEqual(['recent']);
+    expect(report.deletedAlarms).toBe(1);
+    const alarms = await pool.query<{ raised_at: Date }>(
+      'select raised_at from meter_alarms where meter_id = $1',
+      [meterId],
+    );
+    expect(alarms.rows.map((r) => r.raised_at.toISOString())).toEqual(['2031-03-19T12:00:00.000Z']);
   });
 
   it('drops an expired partition while an insert transaction is open on a current one, without blocking it and without ACCESS EXCLUSIVE on meter_reads', async () => {

@@ -165,7 +165,12 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
     if (isStale(tickAt, intervalMs, Date.now(), resumed)) {
       return { claimed: 0, ...none, skipped: meterIds.length, stale: true };
     }
-    const meters = await this.repository.claimForTick(meterIds, new Date(tickAt), intervalMs);
+    const meters = await this.repository.claimForTick(
+      meterIds,
+      new Date(tickAt),
+      intervalMs,
+      this.env.PUSH_SUPPRESSES_POLL,
+    );
     const result = await this.polls.pollBatch(meters, { tickAt, intervalMs });
     this.logger.debug(
       `batch of tick ${new Date(tickAt).toISOString()}: ${meters.length} claimed, ${result.succeeded} ok, ` +

@@ -35,6 +35,7 @@ import { ScheduledPollService } from './scheduled-poll.service';
     OnDemandReadService,
     MeterReader,
     ReadStore,
+    ReadEvents,
     MeterLockService,
     PollStatsRecorder,
     POLLING_REDIS,

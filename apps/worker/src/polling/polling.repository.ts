@@ -191,8 +191,15 @@ export class PollingRepository {
    * for this interval yet, and meters claimed for this very tick that have no stored record for it (the
    * batch is being run again: retried after an error, or taken over from a worker that died). A meter
    * claimed by another tick of this interval is not returned, so duplicate ticks read nothing twice.
+   * With `pushSuppresses`, a meter whose last stored read was pushed within the interval before the tick
+   * is not claimed either (PUSH_SUPPRESSES_POLL): it told us itself.
    */
-  async claimForTick(meterIds: readonly string[], tickAt: Date, intervalMs: number): Promise<PolledMeter[]> {
+  async claimForTick(
+    meterIds: readonly string[],
+    tickAt: Date,
+    intervalMs: number,
+    pushSuppresses = false,
+  ): Promise<PolledMeter[]> {
     if (meterIds.length === 0) return [];
     const { rows } = await this.pool.query<PolledMeter>(
       `UPDATE meters m SET last_poll_at = $2
@@ -202,8 +209,12 @@ export class PollingRepository {
                     SELECT 1 FROM meter_reads r
                     WHERE r.meter_id = m.id AND r.tick_at = $2
                       AND r.read_at >= $2::timestamptz - $3::float8 * interval '1 millisecond')))
+         AND NOT ($4::boolean AND EXISTS (
+               SELECT 1 FROM meter_current_readings c
+               WHERE c.meter_id = m.id AND c.reading_type = 'push'
+                 AND c.read_at > $2::timestamptz - $3::float8 * interval '1 millisecond'))
        RETURNING ${POLLED_METER_COLUMNS}`,
-      [meterIds, tickAt, intervalMs],
+      [meterIds, tickAt, intervalMs, pushSuppresses],
     );
     return rows;
   }

@@ -1,0 +1,201 @@
+/**
+ * Meter push throughput (issue 13): signed pushed reads per second STORED, with CPU per process. A real api
+ * (child process, push listener on a free port), a real worker (child process) storing through the batched
+ * ReadStore, the benchmark's own PostgreSQL database and Redis logical db (as a jest run gets). Loopback only,
+ * bounded in time.
+ *
+ *   npm run bench:push
+ *   BENCH_METERS=10000 BENCH_SECONDS=20 BENCH_CONNECTIONS=64 npm run bench:push
+ *
+ * BENCH_METERS meters get a push secret (inserted directly, encrypted with the api's key: registration is
+ * not what this measures); autocannon pushes `{ meterNumber, timestamp, readings: [6 values] }` round-robin
+ * over them for BENCH_SECONDS over BENCH_CONNECTIONS connections, each request signed (HMAC over t + body)
+ * in this process. Every meter stays under the default per-meter rate limit (120/min) at 5,000/s with
+ * 10,000 meters. Printed: requests answered 202 / other, latency p50/p99, accepted/s, stored/s (accepted
+ * reads divided by the time until the last one was stored), CPU cores per process (api, worker, PostgreSQL
+ * backends, Redis, this load generator) and a PASS/FAIL line against ≥ 5,000 stored/s. The machine may be
+ * shared: figures are indicative.
+ */
+import { startProcess, StartedProcess, TEST_API_ENV_DEFAULTS } from '@app/testing';
+import autocannon from 'autocannon';
+import Redis from 'ioredis';
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
+import { PushSecretCipher } from '../apps/api/src/push/push-secret.cipher';
+import globalSetup from '../libs/testing/src/global-setup';
+import globalTeardown from '../libs/testing/src/global-teardown';
+import { freePort } from '../test/push-helpers';
+import { envNumber, runBench, sleep } from './bench-helpers';
+
+const METERS = Math.floor(envNumber('BENCH_METERS', 10_000, 10, 200_000));
+const SECONDS = Math.floor(envNumber('BENCH_SECONDS', 20, 3, 600));
+const CONNECTIONS = Math.floor(envNumber('BENCH_CONNECTIONS', 64, 1, 2000));
+const TARGET_STORED_PER_S = 5000;
+const DRAIN_TIMEOUT_MS = 120_000;
+
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function main(): Promise<void> {
+  await globalSetup();
+  const prefix = `bpush-${randomBytes(3).toString('hex')}`;
+  const key = randomBytes(32).toString('hex');
+  const port = await freePort();
+  const env: Record<string, string> = {
+    ...TEST_API_ENV_DEFAULTS,
+    NODE_ENV: 'test',
+    QUEUE_PREFIX: prefix,
+    PUSH_PORT: String(port),
+    PUSH_SECRET_KEY: key,
+    DATABASE_POOL_SIZE: '20',
+    SWAGGER_ENABLED: 'false',
+  };
+  const db = new Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  const processes: StartedProcess[] = [];
+  try {
+    const area = await db.query<{ id: string }>(
+      `insert into areas (name, code) values ('bench push', $1) returning id`,
+      [prefix],
+    );
+    const numbers = Array.from({ length: METERS }, (_, i) => `BP-${String(i).padStart(6, '0')}`);
+    // No address: the meters are never polled, every read here is pushed.
+    const meters = await db.query<{ id: string; meter_number: string }>(
+      `insert into meters (meter_number, meter_type, brand, model, area_id, status)
+       select n, 'three-phase', 'bench', 'B', $2, 'online' from unnest($1::text[]) n returning id, meter_number`,
+      [numbers, area.rows[0].id],
+    );
+    const cipher = new PushSecretCipher({ PUSH_SECRET_KEY: key } as never);
+    const secrets = numbers.map(() => randomBytes(32).toString('hex'));
+    const idByNumber = new Map(meters.rows.map((r) => [r.meter_number, r.id]));
+    await db.query(
+      `insert into meter_push_secrets (meter_id, secret) select * from unnest($1::uuid[], $2::text[])`,
+      [numbers.map((n) => idByNumber.get(n)), secrets.map((s) => cipher.encrypt(s))],
+    );
+
+    console.log(`starting api (push port ${port}) and worker…`);
+    const [api, worker] = await Promise.all([
+      startProcess('api', { env, readyPattern: /push listener on port/, readyTimeoutMs: 180_000 }),
+      startProcess('worker', { env, readyPattern: /worker ready/, readyTimeoutMs: 180_000 }),
+    ]);
+    processes.push(api, worker);
+
+    const pushedCount = async () =>
+      (
+        await db.query<{ n: number }>(
+          `select count(*)::int as n from meter_reads where reading_type = 'push' and meter_id = any($1::uuid[])`,
+          [meters.rows.map((r) => r.id)],
+        )
+      ).rows[0].n;
+    const pgPids = async () =>
+      (
+        await db.query<{ pid: number }>(
+          'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        )
+      ).rows.map((r) => r.pid);
+    const redis = new Redis(process.env.REDIS_URL!);
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+    redis.disconnect();
+
+    // Each request: the next meter, a timestamp unique per meter (a read is unique per meter and instant).
+    let next = 0;
+    const baseMs = Date.now() - 60_000;
+    const body = (i: number) => {
+      const n = i % METERS;
+      const round = Math.floor(i / METERS);
+      return {
+        n,
+        text: JSON.stringify({
+          meterNumber: numbers[n],
+          timestamp: new Date(baseMs + round * 1000 + (n % 1000)).toISOString(),
+          readings: [
+            { obisCode: '1-0:15.8.0.255', value: 1_000_000 + i, unit: 'Wh', scaler: 0 },
+            { obisCode: '1-0:32.7.0.255', value: 2301, unit: 'V', scaler: -1 },
+            { obisCode: '1-0:31.7.0.255', value: 512, unit: 'A', scaler: -2 },
+            { obisCode: '1-0:1.7.0.255', value: 1180, unit: 'W', scaler: 0 },
+            { obisCode: '1-0:14.7.0.255', value: 5001, unit: 'Hz', scaler: -2 },
+            { obisCode: '1-0:13.7.0.255', value: 950, unit: '', scaler: -3 },
+          ],
+        }),
+      };
+    };
+
+    const warm = await pushedCount();
+    const cpuBefore = [cpuSeconds(api.child.pid!), cpuSeconds(worker.child.pid!)];
+    const pids = await pgPids();
+    const pgBefore = pids.reduce((s, p) => s + cpuSeconds(p), 0);
+    const redisBefore = cpuSeconds(redisPid);
+    const ownBefore = process.cpuUsage();
+    const started = Date.now();
+    console.log(`pushing for ${SECONDS} s over ${CONNECTIONS} connections to ${METERS} meters…`);
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}`,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      requests: [
+        {
+          method: 'POST',
+          path: '/push/readings',
+          setupRequest: (req) => {
+            const { n, text } = body(next++);
+            const t = Math.floor(Date.now() / 1000);
+            const v1 = createHmac('sha256', secrets[n]).update(`${t}.${text}`).digest('hex');
+            return {
+              ...req,
+              body: text,
+              headers: { 'content-type': 'application/json', 'x-meter-signature': `t=${t},v1=${v1}` },
+            };
+          },
+        },
+      ],
+    });
+    const loadEnded = Date.now();
+    const accepted = result['2xx'];
+    let stored = (await pushedCount()) - warm;
+    const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (stored < accepted && Date.now() < drainDeadline) {
+      await sleep(100);
+      stored = (await pushedCount()) - warm;
+    }
+    const storedAt = Date.now();
+    const seconds = (storedAt - started) / 1000;
+    const own = process.cpuUsage(ownBefore);
+    const cores = (cpu: number) => (cpu / seconds).toFixed(2);
+    const pgCpu = (await pgPids()).concat(pids).filter((p, i, a) => a.indexOf(p) === i);
+    const pgAfter = pgCpu.reduce((s, p) => s + cpuSeconds(p), 0);
+
+    const storedPerS = stored / seconds;
+    console.log(
+      `requests: ${result.requests.total} (202: ${accepted}, other: ${result.non2xx}, errors: ${result.errors}, timeouts: ${result.timeouts})`,
+    );
+    console.log(
+      `latency: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms; accepted ${(accepted / ((loadEnded - started) / 1000)).toFixed(0)}/s during the load`,
+    );
+    console.log(
+      `stored: ${stored} of ${accepted} accepted, ${storedPerS.toFixed(0)}/s (load ${((loadEnded - started) / 1000).toFixed(1)} s + drain ${((storedAt - loadEnded) / 1000).toFixed(1)} s)`,
+    );
+    console.log(
+      `CPU cores (average over ${seconds.toFixed(1)} s): api ${cores(cpuSeconds(api.child.pid!) - cpuBefore[0])}, ` +
+        `worker ${cores(cpuSeconds(worker.child.pid!) - cpuBefore[1])}, postgres ${cores(pgAfter - pgBefore)}, ` +
+        `redis ${cores(cpuSeconds(redisPid) - redisBefore)}, load generator ${cores((own.user + own.system) / 1e6)}`,
+    );
+    const pass = storedPerS >= TARGET_STORED_PER_S && stored >= accepted;
+    console.log(
+      `${pass ? 'PASS' : 'FAIL'} stored ${storedPerS.toFixed(0)}/s (target ≥ ${TARGET_STORED_PER_S}/s, all accepted stored: ${stored >= accepted})`,
+    );
+    if (!pass) process.exitCode = 2;
+  } finally {
+    await Promise.all(processes.map((p) => p.stop().catch(() => null)));
+    await db.end();
+    await globalTeardown();
+  }
+}
+
+runBench(main);
