@@ -5,7 +5,20 @@
 import type { ServerResponse } from 'node:http';
 import { prng } from './prng';
 
-export const FAULT_MODES = ['ok', 'dead', 'blackhole', 'slow', 'error', 'garbage', 'flapping'] as const;
+/**
+ * `power-off`: the meter lost its supply: it answers nothing (connections refused or reset, like `dead`)
+ * and, unlike `dead` or `blackhole` (a lost link), records no load profile while it lasts.
+ */
+export const FAULT_MODES = [
+  'ok',
+  'dead',
+  'blackhole',
+  'slow',
+  'error',
+  'garbage',
+  'flapping',
+  'power-off',
+] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 export type FaultFractions = Partial<Record<Exclude<FaultMode, 'ok'>, number>>;
 

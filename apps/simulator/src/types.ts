@@ -41,6 +41,8 @@ export interface SimulatorOptions {
   energyUnit?: EnergyUnit;
   /** Instantaneous values change every this many ms (default 1000). */
   noiseIntervalMs?: number;
+  /** Capture period of every meter's load profile, in seconds (default 900: 15 minutes). */
+  profilePeriodSec?: number;
   /** Writes the manifest (JSON array of ManifestEntry) to this path once listening. */
   manifestPath?: string;
   /** Warnings (e.g. file descriptor limits); default console.warn. */
@@ -139,6 +141,18 @@ export interface SimulatorControl {
   setFaults(mode: FaultMode, meterNumbers?: string[], options?: SetFaultOptions): Promise<number>;
   counters(options?: { recentReads?: boolean }): CounterSnapshot;
   resetCounters(): void;
+  /**
+   * Sets a meter's clock `offsetMs` away from true time, drifting `driftPpm` from now on (0 when omitted),
+   * as a test's way to give a meter a wrong or drifting clock. Marks the next profile entry clock-adjusted.
+   */
+  setClock(meterNumber: string, options: { offsetMs?: number; driftPpm?: number }): ClockState;
+}
+
+export interface ClockState {
+  /** The meter's clock now (ISO UTC). */
+  clock: string;
+  offsetMs: number;
+  driftPpm: number;
 }
 
 export interface RunningSimulator {
