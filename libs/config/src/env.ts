@@ -7,6 +7,9 @@ import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, MinLe
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
+export const CLOCK_SYNC_MODES = ['off', 'auto'] as const;
+export type ClockSyncMode = (typeof CLOCK_SYNC_MODES)[number];
+
 export const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10';
 
 /** Bounds of a polling interval, wherever it is set (environment seed or the admin endpoint). */
@@ -90,6 +93,12 @@ export class CommonEnv {
   @Min(1000)
   @Max(10_000_000)
   REALTIME_STREAM_MAX_LEN: number = 250000;
+
+  /** A meter clock further than this from the read's time (seconds) is flagged (and synced with CLOCK_SYNC=auto). */
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CLOCK_DRIFT_MAX_S: number = 10;
 }
 
 export class ApiEnv extends CommonEnv {
@@ -217,4 +226,26 @@ export class WorkerEnv extends CommonEnv {
   @Min(1000)
   @Max(300000)
   POLL_JOB_LOCK_MS: number = 10000;
+
+  /** Load profile collection cadence per meter (ms), like METER_POLLING_INTERVAL. */
+  @IsInt()
+  @Min(1000)
+  @Max(POLLING_INTERVAL_MAX_MS)
+  PROFILE_READ_INTERVAL: number = 3_600_000;
+
+  /** Load profile entries are kept this many days (whole daily partitions dropped). */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  PROFILE_RETENTION_DAYS: number = 400;
+
+  /** `auto`: a meter clock beyond CLOCK_DRIFT_MAX_S is set through the command queue (audited); `off`: only flagged. */
+  @IsIn(CLOCK_SYNC_MODES)
+  CLOCK_SYNC: ClockSyncMode = 'off';
+
+  /** Automatic clock syncs of one meter are at least this far apart (ms). */
+  @IsInt()
+  @Min(1000)
+  @Max(30 * 86_400_000)
+  CLOCK_SYNC_MIN_INTERVAL: number = 86_400_000;
 }

@@ -3,3 +3,4 @@ export * from './events';
 export * from './realtime-wire';
 export * from './meter';
 export * from './polling';
+export * from './load-profile';

@@ -6,6 +6,8 @@ export const QUEUES = {
   POLL: 'meter-poll',
   /** On-demand commands (read, write); processed ahead of scheduled polls. */
   COMMAND: 'meter-command',
+  /** Load profile collection (PROFILE_JOBS): scheduled, and back-fill of meters coming back online. */
+  PROFILE: 'meter-profile',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
