@@ -12,6 +12,7 @@ import { MetersModule } from './meters/meters.module';
 import { ObisModule } from './obis/obis.module';
 import { PollingModule } from './polling/polling.module';
 import { ReadingsModule } from './readings/readings.module';
+import { LoadProfilesModule } from './load-profiles/load-profiles.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UsersModule } from './users/users.module';
 
@@ -43,6 +44,7 @@ import { UsersModule } from './users/users.module';
     MetersModule,
     ObisModule,
     ReadingsModule,
+    LoadProfilesModule,
     CommandsModule,
     RealtimeModule,
     HealthModule,

@@ -8,6 +8,8 @@ import { BeforeApplicationShutdown, Injectable, Logger, Module } from '@nestjs/c
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { CommandsModule } from './commands/commands.module';
 import { PollingModule } from './polling/polling.module';
+import { ProfilesModule } from './profiles/profiles.module';
+import { ClockModule } from './clock/clock.module';
 
 /**
  * Stops every `@Processor` (the command processor) taking jobs and waits for its jobs in flight, in the
@@ -55,6 +57,8 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
       useFactory: (env: WorkerEnv) => bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX),
     }),
     PollingModule,
+    ProfilesModule,
+    ClockModule,
     CommandsModule,
     DiscoveryModule,
   ],

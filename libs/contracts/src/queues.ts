@@ -36,6 +36,11 @@ export interface WriteCommandPayload {
   requestedBy: string;
   /** Epoch ms: the worker must not start the write after this; a stale write is never sent. */
   notAfter?: number;
+  /**
+   * Clock sync: `value` is replaced by the worker's time at the moment the write is sent (ISO UTC), so the
+   * time spent in the queue does not put the clock off again.
+   */
+  setClockToNow?: boolean;
 }
 
 export const POLL_JOBS = {
