@@ -9,6 +9,8 @@ import { DAY_MS, utcDayStart } from './read-partitions';
 export const PROFILE_PARTITION_PREFIX = 'load_profile_entries_p';
 const DUPLICATE_TABLE = '42P07';
 const DUPLICATE_OBJECT = '42710';
+/** Two sessions creating one table at once: the loser may trip over the catalog's unique index instead. */
+const UNIQUE_VIOLATION = '23505';
 
 /** `load_profile_entries_pYYYYMMDD` for the UTC day starting at `dayStartMs`. */
 export function profilePartitionName(dayStartMs: number): string {
@@ -46,7 +48,7 @@ export async function createProfilePartition(client: ClientBase, epochMs: number
     await client.query('ROLLBACK').catch(() => undefined);
     const code = (error as { code?: string }).code;
     // Another session created it meanwhile.
-    if (code === DUPLICATE_TABLE || code === DUPLICATE_OBJECT) return false;
+    if (code === DUPLICATE_TABLE || code === DUPLICATE_OBJECT || code === UNIQUE_VIOLATION) return false;
     throw error;
   }
 }

@@ -17,7 +17,7 @@ import { ProfileMaintenanceService } from './profile-maintenance.service';
 import { ProfileRepository } from './profile.repository';
 
 /** COLLECT jobs of this worker running at once (each reads PROFILE_METERS_IN_FLIGHT meters at a time). */
-export const PROFILE_WORKER_CONCURRENCY = 2;
+export const PROFILE_WORKER_CONCURRENCY = 4;
 /** How often the worker makes sure the schedulers exist (Redis may have lost them). */
 export const PROFILE_SCHEDULE_CHECK_MS = 30_000;
 /** Meters selected per query when a tick fans out the fleet. */
@@ -26,6 +26,16 @@ const TICK_PAGE = 5_000;
 const BUSY_RETRY_DELAY_MS = 1_000;
 /** ...at most this many times. */
 const BUSY_RETRIES = 5;
+
+/**
+ * A collection that failed (PostgreSQL away, say) is run again: it is idempotent (entries are unique per
+ * meter, profile and instant) and starts from what was stored.
+ */
+export const COLLECT_JOB_OPTIONS = {
+  attempts: 4,
+  backoff: { type: 'exponential', delay: 1000 },
+  ...JOB_RETENTION,
+} as const;
 
 interface CollectJobData extends ProfileCollectPayload {
   /** Retries of a back-fill whose meters were busy. */
@@ -97,7 +107,7 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
       meterIds.map((id) => ({
         name: PROFILE_JOBS.COLLECT,
         data: { meterIds: [id], reason: 'back-online' } satisfies CollectJobData,
-        opts: { jobId: `backfill-${id}-${minute}`, ...JOB_RETENTION },
+        opts: { jobId: `backfill-${id}-${minute}`, ...COLLECT_JOB_OPTIONS },
       })),
     );
   }
@@ -148,7 +158,7 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
         chunks.map((meterIds, i) => ({
           name: PROFILE_JOBS.COLLECT,
           data: { meterIds, reason: 'scheduled' } satisfies CollectJobData,
-          opts: { jobId: `collect-${tickAt}-${jobs + i}`, ...JOB_RETENTION },
+          opts: { jobId: `collect-${tickAt}-${jobs + i}`, ...COLLECT_JOB_OPTIONS },
         })),
       );
       meters += ids.length;
@@ -165,7 +175,7 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
       follow.push({
         name: PROFILE_JOBS.COLLECT,
         data: { meterIds: result.behind, reason: 'continue' },
-        opts: { jobId: `continue-${job.id}-${Date.now()}`, ...JOB_RETENTION },
+        opts: { jobId: `continue-${job.id}-${Date.now()}`, ...COLLECT_JOB_OPTIONS },
       });
     }
     const attempt = job.data.attempt ?? 0;
@@ -173,7 +183,7 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
       follow.push({
         name: PROFILE_JOBS.COLLECT,
         data: { meterIds: result.busy, reason: job.data.reason, attempt: attempt + 1 },
-        opts: { jobId: `busy-${job.id}-${attempt + 1}`, delay: BUSY_RETRY_DELAY_MS, ...JOB_RETENTION },
+        opts: { jobId: `busy-${job.id}-${attempt + 1}`, delay: BUSY_RETRY_DELAY_MS, ...COLLECT_JOB_OPTIONS },
       });
     }
     if (follow.length > 0) await this.queue.addBulk(follow);
