@@ -31,8 +31,7 @@ describe('load profiles: collection, back-fill, storage', () => {
   let queue: Queue;
   const env = pollingEnv('hes-prof', {
     METER_POLLING_INTERVAL: '2000',
-    // Scheduled collection stays out of the way: back-fill and the jobs added here do the work.
-    PROFILE_READ_INTERVAL: '3600000',
+    // Scheduled collection stays out of the way (pollingEnv: daily): back-fill and the jobs added here work.
     CLOCK_SYNC: 'auto',
     CLOCK_DRIFT_MAX_S: '10',
     CLOCK_SYNC_MIN_INTERVAL: '3600000',
@@ -161,6 +160,27 @@ describe('load profiles: collection, back-fill, storage', () => {
     expect(dupes.rows).toEqual([]);
   });
 
+  it('a scheduled tick fans the online meters out as collections', async () => {
+    const tickAt = new Date();
+    // As the job scheduler adds it (its own ids are repeat:<scheduler>:<millis>; a plain id means "now").
+    const tick = await queue.add(
+      PROFILE_JOBS.TICK,
+      { intervalMs: 3_600_000 },
+      { jobId: `test-tick-${tickAt.getTime()}` },
+    );
+    await waitFor('the tick done', async () => (await tick.getState()) === 'completed');
+    const fanned = (await queue.getJob(tick.id!))!.returnvalue as { meters: number; jobs: number };
+    expect(fanned.meters).toBeGreaterThanOrEqual(3);
+    expect(fanned.jobs).toBeGreaterThanOrEqual(1);
+    await waitFor('every meter collected after the tick', async () => {
+      const r = await stack.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM load_profile_state WHERE meter_id = ANY($1::uuid[]) AND last_collected_at >= $2`,
+        [ids(), tickAt],
+      );
+      return r.rows[0].n === 3;
+    });
+  });
+
   it('a power-off leaves no entries while it lasts and flags the first entry after it', async () => {
     const [, , c] = ids();
     await waitFor('the meter online', async () => (await status(c)) === 'online');
@@ -241,6 +261,27 @@ describe('load profiles: collection, back-fill, storage', () => {
       expect(typeof r.body.message).toBe('string');
     }
     expect((await get('/api/meters/NO-SUCH-METER/load-profile')).status).toBe(404);
+    const doc = (await request(stack.api.server).get('/api/docs-json')).body as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/meters/{id}/load-profile',
+        '/api/meters/{id}/load-profile/completeness',
+        '/api/reports/completeness',
+        '/api/reports/clock-drift',
+      ]),
+    );
+    for (const dto of [
+      'LoadProfileDto',
+      'ProfileValueDto',
+      'CompletenessDto',
+      'FleetCompletenessDto',
+      'ClockDriftReportDto',
+    ]) {
+      expect(doc.components.schemas[dto]).toBeDefined();
+    }
     expect((await request(stack.api.server).get(`/api/meters/${c}/load-profile`)).status).toBe(401);
   });
 

@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiExtraModels,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -19,12 +20,14 @@ import {
   FleetCompletenessQueryDto,
   LoadProfileDto,
   LoadProfileQueryDto,
+  ProfileValueDto,
 } from './load-profiles.dto';
 import { LoadProfilesService } from './load-profiles.service';
 
 /** A meter's load profile (interval data) and its completeness, for every authenticated role. */
 @ApiTags('load profiles')
 @ApiBearerAuth()
+@ApiExtraModels(ProfileValueDto)
 @ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such meter (or deleted)' })
 @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid dates, reversed or too long a range' })
 @Controller('meters/:id/load-profile')
