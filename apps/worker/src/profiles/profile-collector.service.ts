@@ -81,7 +81,7 @@ export class ProfileCollectorService {
     const runOne = async (): Promise<void> => {
       for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
         const batch = await this.collectOne(t, nowMs, result);
-        if (batch === null || batch.entries.length === 0) continue;
+        if (batch === null) continue;
         result.entries += batch.entries.length;
         pending.push(batch);
         pendingEntries += batch.entries.length;

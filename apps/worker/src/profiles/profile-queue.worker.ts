@@ -22,7 +22,7 @@ export const PROFILE_WORKER_CONCURRENCY = 4;
 export const PROFILE_SCHEDULE_CHECK_MS = 30_000;
 /** Meters selected per query when a tick fans out the fleet. */
 const TICK_PAGE = 5_000;
-/** A meter busy (locked by a poll or command) when its back-fill came is tried again this much later... */
+/** A meter busy (locked by a poll or a command) when its collection came is tried again this much later... */
 const BUSY_RETRY_DELAY_MS = 1_000;
 /** ...at most this many times. */
 const BUSY_RETRIES = 5;
@@ -48,7 +48,7 @@ interface CollectJobData extends ProfileCollectPayload {
  *   COLLECT jobs of PROFILE_COLLECT_BATCH meters, job ids from the tick, so a repeated tick adds nothing;
  *   a tick more than half an interval late is dropped (the next one covers it);
  * - COLLECT: reads the meters' profiles from their last stored entry (ProfileCollectorService); meters
- *   further behind than one collection get a follow-up job at once, busy ones a retry shortly after;
+ *   further behind than one collection get a follow-up job at once, busy ones a retry 1 s later (≤ 5 times);
  * - MAINTENANCE (hourly): the partitions of load_profile_entries.
  * Every worker upserts the two schedulers at start and every 30 s (idempotent, so after Redis lost its
  * data the schedule is back within 30 s). Meters coming back online are added by ProfileBackfillTrigger.
@@ -179,7 +179,7 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
       });
     }
     const attempt = job.data.attempt ?? 0;
-    if (result.busy.length > 0 && job.data.reason !== 'scheduled' && attempt < BUSY_RETRIES) {
+    if (result.busy.length > 0 && attempt < BUSY_RETRIES) {
       follow.push({
         name: PROFILE_JOBS.COLLECT,
         data: { meterIds: result.busy, reason: job.data.reason, attempt: attempt + 1 },

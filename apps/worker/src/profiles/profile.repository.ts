@@ -91,16 +91,18 @@ export class ProfileRepository {
     return rows;
   }
 
-  /** Stores the batches (see STORE_SQL); returns the number of new entries. */
+  /**
+   * Stores the batches (see STORE_SQL); returns the number of new entries. A meter that answered with no
+   * new entry still has its collection time recorded.
+   */
   async store(batches: readonly ProfileBatch[]): Promise<number> {
-    const withEntries = batches.filter((b) => b.entries.length > 0);
-    if (withEntries.length === 0) return 0;
+    if (batches.length === 0) return 0;
     try {
-      return await this.storeOnce(withEntries);
+      return await this.storeOnce(batches);
     } catch (err) {
       if ((err as { code?: string }).code !== NO_PARTITION_FOR_ROW) throw err;
-      await this.createPartitionsFor(withEntries);
-      return this.storeOnce(withEntries);
+      await this.createPartitionsFor(batches);
+      return this.storeOnce(batches);
     }
   }
 
@@ -115,7 +117,7 @@ export class ProfileRepository {
       meterIds: [] as string[],
       profiles: [] as number[],
       periods: [] as number[],
-      last: [] as Date[],
+      last: [] as (Date | null)[],
     };
     for (const b of batches) {
       const layoutId = await this.layoutId(b);
@@ -132,7 +134,7 @@ export class ProfileRepository {
       state.meterIds.push(b.meterId);
       state.profiles.push(b.profile);
       state.periods.push(b.capturePeriodSec);
-      state.last.push(new Date(last));
+      state.last.push(last > 0 ? new Date(last) : null);
     }
     const { rows } = await this.pool.query<{ stored: number }>(STORE_SQL, [
       meterIds,
