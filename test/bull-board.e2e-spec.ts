@@ -40,13 +40,13 @@ describe('Bull Board at /admin/queues', () => {
     expect((await openSession(await loginAs(api, 'operator'))).status).toBe(403);
   });
 
-  it('lets an admin in with a bearer token and lists both queues', async () => {
+  it('lets an admin in with a bearer token and lists every queue', async () => {
     const res = await request(api.server)
       .get('/admin/queues/api/queues')
       .set('Authorization', `Bearer ${await adminToken(api)}`);
     expect(res.status).toBe(200);
     const names = (res.body.queues as { name: string }[]).map((q) => q.name).sort();
-    expect(names).toEqual(['meter-command', 'meter-poll']);
+    expect(names).toEqual(['meter-command', 'meter-poll', 'meter-profile']);
   });
 
   it('accepts no token in the URL any more, not even a valid admin token', async () => {

@@ -48,7 +48,7 @@ describe('meter push', () => {
       status,
       // Nothing listens here: a poll of these meters would fail (the suite's worker polls every 2 s).
       ipAddress: '127.0.0.1',
-      port: 9,
+      port: 8080,
     });
     expect(res.status).toBe(201);
     const secret = await issuePushSecret(api.server, operator, meterNumber);

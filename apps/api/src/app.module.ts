@@ -19,6 +19,7 @@ import { ObisModule } from './obis/obis.module';
 import { PollingModule } from './polling/polling.module';
 import { PushModule } from './push/push.module';
 import { ReadingsModule } from './readings/readings.module';
+import { LoadProfilesModule } from './load-profiles/load-profiles.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UsersModule } from './users/users.module';
 
@@ -58,6 +59,7 @@ import { UsersModule } from './users/users.module';
     MetersModule,
     ObisModule,
     ReadingsModule,
+    LoadProfilesModule,
     CommandsModule,
     RealtimeModule,
     HealthModule,

@@ -62,6 +62,12 @@ describe('simulator CLI', () => {
     expect(() => parseArgs(['--format', 'xml'])).toThrow('--format');
     expect(() => parseArgs(['--bogus', '1'])).toThrow('unknown option --bogus');
     expect(() => parseArgs(['--port'])).toThrow('--port needs a value');
+    expect(() => parseArgs(['--profile-period', '0'])).toThrow('--profile-period');
+  });
+
+  it('takes the load profile capture period in seconds', () => {
+    expect(parseArgs(['--profile-period', '60']).profilePeriodSec).toBe(60);
+    expect(parseArgs([]).profilePeriodSec).toBeUndefined();
   });
 
   it('summarises large fleets instead of listing them', () => {

@@ -17,6 +17,7 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --flapping <f>[:n]      fraction alternating ok/dead every n reads (default 5)
   --seed <n>              seed of every per-meter value and choice (default 42)
   --prefix <text>         meter number prefix (default SIM → SIM-000001)
+  --profile-period <s>    load profile capture period in seconds (default 900)
   --energy-unit <u>       Wh (scaler 0, default) or kWh (scaler -3) in format 1
   --manifest <file>       write [{ meterNumber, ipAddress, port, format, fault }] as JSON
   --control-port <n>      control API port on 127.0.0.1 (default 8099, 0 = ephemeral)
@@ -129,6 +130,9 @@ export function parseArgs(argv: string[]): CliOptions {
         break;
       case '--prefix':
         o.prefix = value;
+        break;
+      case '--profile-period':
+        o.profilePeriodSec = number(flag, value, { integer: true, min: 1, max: 86_400 });
         break;
       case '--energy-unit':
         if (value !== 'Wh' && value !== 'kWh') throw new Error('--energy-unit: Wh or kWh');

@@ -7,6 +7,7 @@
  *   GET  /meters?fault=&offset=&limit=        { total, meters: MeterSummary[] }
  *   GET  /meters/:meterNumber                 MeterDetail (true values now + last served)
  *   PUT  /meters/:meterNumber/fault           { mode, slowMs?, flappingEvery? } → MeterSummary
+ *   PUT  /meters/:meterNumber/clock           { offsetMs?, driftPpm? } → { clock, offsetMs, driftPpm }
  *   POST /faults                              { mode, meterNumbers?, slowMs?, flappingEvery? } → { changed }
  *   GET  /counters?recentReads=1              CounterSnapshot
  *   POST /counters/reset                      { reset: true }
@@ -113,6 +114,25 @@ export function createControlServer(
       if (!control.getMeter(parts[1])) throw new HttpError(404, `unknown meter ${parts[1]}`);
       const { mode, options } = faultOptions(await readJson(req));
       return [200, await control.setFault(parts[1], mode, options)];
+    }
+    if (method === 'PUT' && parts[0] === 'meters' && parts[2] === 'clock' && parts.length === 3) {
+      if (!control.getMeter(parts[1])) throw new HttpError(404, `unknown meter ${parts[1]}`);
+      const body = await readJson(req);
+      const num = (v: unknown, name: string) => {
+        if (v !== undefined && typeof v !== 'number') throw new HttpError(400, `${name} must be a number`);
+        return v;
+      };
+      try {
+        return [
+          200,
+          control.setClock(parts[1], {
+            offsetMs: num(body.offsetMs, 'offsetMs'),
+            driftPpm: num(body.driftPpm, 'driftPpm'),
+          }),
+        ];
+      } catch (err) {
+        throw new HttpError(400, (err as Error).message);
+      }
     }
     if (method === 'PUT' && parts[0] === 'meters' && parts[2] === 'push-secret' && parts.length === 3) {
       if (!control.getMeter(parts[1])) throw new HttpError(404, `unknown meter ${parts[1]}`);

@@ -5,7 +5,11 @@
 import type { ServerResponse } from 'node:http';
 import { prng } from './prng';
 
-/** `power-off`: the meter lost its supply, answers nothing (and, pushing, sends power-failure / power-restored). */
+/**
+ * `power-off`: the meter lost its supply: it answers nothing (connections refused or reset, like `dead`),
+ * unlike `dead` or `blackhole` (a lost link) records no load profile while it lasts, and, pushing, sends
+ * power-failure when it starts and power-restored when it ends.
+ */
 export const FAULT_MODES = [
   'ok',
   'dead',

@@ -1,5 +1,6 @@
 /** The meters of one simulator, looked up by number, and the request counters tests rely on. */
 import { FAULT_MODES, FaultAction, FaultMode } from './faults';
+import { DEFAULT_PROFILE_PERIOD_SEC } from './load-profile';
 import { SimMeter } from './meter-model';
 import type { ReadWriteCount } from './types';
 
@@ -10,7 +11,13 @@ export class Fleet {
   /** Pending `slow` answers, cleared on stop. */
   readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(readonly meters: SimMeter[]) {
+  /**
+   * @param profilePeriodMs capture period of every meter's load profile
+   */
+  constructor(
+    readonly meters: SimMeter[],
+    readonly profilePeriodMs = DEFAULT_PROFILE_PERIOD_SEC * 1000,
+  ) {
     for (const m of meters) this.byNumber.set(m.meterNumber, m);
   }
 

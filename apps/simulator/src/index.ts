@@ -16,3 +16,10 @@ export type { PushCounters } from './pusher';
 export type { FaultMode, FaultFractions } from './faults';
 export type { ResponseFormat } from './meter-model';
 export type * from './types';
+export {
+  LOAD_PROFILE_CODE,
+  PROFILE_MAX_ENTRIES,
+  PROFILE_MEMORY_DAYS,
+  PROFILE_STATUS,
+  DEFAULT_PROFILE_PERIOD_SEC,
+} from './load-profile';

@@ -1,9 +1,11 @@
 /**
  * One simulated meter: static electrical parameters drawn from the seed, and the little state that must
- * persist (energy registers, written values, fault mode, counters). Instantaneous values are a pure
- * function of time (a per-second noise bucket plus a slow load cycle), so the fleet needs no timers:
- * values are computed when a request arrives, and energy is integrated from power over the real time
- * elapsed since the meter was last looked at.
+ * persist (written values, fault mode, counters, the few periods its energy stopped). Instantaneous values
+ * are a pure function of time (a per-second noise bucket plus a slow load cycle), so the fleet needs no
+ * timers: values are computed when a request arrives. Energy is the closed-form integral of the mean
+ * power (the load cycle integrates exactly), minus what the periods without energy (relay open, power
+ * off) would have added: so the registers at any past instant, and hence the load profile over the last
+ * 35 days, are computed on demand, with no history kept per meter.
  */
 import type { FaultMode } from './faults';
 import { mix32, prng, unit } from './prng';
@@ -39,13 +41,13 @@ export type ResponseFormat = 'array' | 'object';
 const RECENT_READS = 20;
 const MS_PER_HOUR = 3_600_000;
 /**
- * Energy registers start from a seeded base plus the most the meter could have drawn (or fed in) since this
- * date, so they keep growing across simulator restarts as a real meter's would, never stepping back.
+ * Energy registers start from a seeded base at this date and integrate from it, so they keep growing
+ * across simulator restarts as a real meter's would, never stepping back.
  */
 const REGISTER_EPOCH_MS = Date.UTC(2026, 0, 1);
-/** Upper bound of V × load × noise per ampere of base current (235.5 V × 1.3 × 1.05 < 330 W/A, PF ≤ 1). */
-const MAX_WATTS_PER_BASE_AMPERE = 330;
 const THRESHOLDS_W = [6900, 9200, 13800, 17250];
+/** Periods without energy (and power-downs) remembered per meter; older ones are folded into a constant. */
+const MAX_REMEMBERED_PERIODS = 64;
 
 /** Monotonic epoch milliseconds: energy integration must never see time go backwards. */
 export function nowMs(): number {
@@ -107,17 +109,31 @@ export class SimMeter {
   private readonly exportW: number;
   /** 10^−scaler of the current registers. */
   private readonly currentDivisor: number;
+  /** Mean import power at load 1 (Σ V·I·PF of the phases), W. */
+  private readonly meanImportW: number;
+  /** 0.3 · loadPeriod / 2π: amplitude of the integral of the load cycle, ms. */
+  private readonly loadIntegralAmp: number;
+  private readonly importBaseWh: number;
+  private readonly exportBaseWh: number;
 
   // Persistent register state.
   connected = true;
   thresholdW: number;
   clockOffsetMs = 0;
   clockTzMin = 0;
-  importWh: number;
-  exportWh: number;
-  private integratedAt: number;
-  private lastImportW = 0;
-  private lastExportW = 0;
+  /** Clock drift in parts per million since `clockSetAt` (a test gives a meter a drifting clock). */
+  clockDriftPpm = 0;
+  clockSetAt = 0;
+  /** Epoch ms of the last clock settings (CAD status bit of the profile entry after them). */
+  clockAdjustments: number[] | null = null;
+  /** Flat [start, end) pairs when no energy flowed (relay open or power off); end Infinity while open. */
+  private energyStops: number[] | null = null;
+  /** Flat [start, end) pairs of power-downs: the profile records nothing then. */
+  powerDowns: number[] | null = null;
+  private foldedImportWh = 0;
+  private foldedExportWh = 0;
+  /** True while the `power-off` fault holds: no energy, no recording, no answers. */
+  poweredOff = false;
 
   // Fault state.
   fault: FaultMode = 'ok';
@@ -162,16 +178,95 @@ export class SimMeter {
     this.loadPhase = rnd() * 2 * Math.PI;
     const hasPv = rnd() < 0.25;
     this.exportW = hasPv ? 200 + rnd() * 1800 : 0;
-    const hoursSinceEpoch = Math.max(0, (p.startedAt - REGISTER_EPOCH_MS) / MS_PER_HOUR);
-    const maxImportW = MAX_WATTS_PER_BASE_AMPERE * (this.iBase1 + this.iBase2 + this.iBase3);
-    this.importWh = 500_000 + rnd() * 14_500_000 + maxImportW * hoursSinceEpoch;
-    this.exportWh = hasPv ? rnd() * 3_000_000 + this.exportW * 1.1 * hoursSinceEpoch : 0;
+    this.importBaseWh = 500_000 + rnd() * 14_500_000;
+    this.exportBaseWh = hasPv ? rnd() * 3_000_000 : 0;
     this.thresholdW = THRESHOLDS_W[Math.floor(rnd() * THRESHOLDS_W.length)];
-    this.integratedAt = p.startedAt;
-    const scratch = new Float64Array(SNAPSHOT_SIZE);
-    this.instant(p.startedAt, scratch);
-    this.lastImportW = scratch[S_PT];
-    this.lastExportW = this.exportPower(p.startedAt);
+    this.meanImportW =
+      (this.vNom1 * this.iBase1 + this.vNom2 * this.iBase2 + this.vNom3 * this.iBase3) * this.pfBase;
+    this.loadIntegralAmp = (0.3 * this.loadPeriodMs) / (2 * Math.PI);
+  }
+
+  /** The meter's clock at true time `t`: offset, plus its drift since it was last set. */
+  clockAt(t: number): number {
+    return t + this.clockOffsetMs + ((t - this.clockSetAt) * this.clockDriftPpm) / 1e6;
+  }
+
+  /** Sets the clock so that it reads `clockMs` at true time `t` (a write, or a test's offset). */
+  setClock(clockMs: number, t: number, driftPpm = this.clockDriftPpm): void {
+    this.clockOffsetMs = clockMs - t;
+    this.clockSetAt = t;
+    this.clockDriftPpm = driftPpm;
+    this.clockAdjustments = remember(this.clockAdjustments, t);
+  }
+
+  /** Energy that would have been imported (and exported) from the register epoch to `t`, never stopping. */
+  private importIntegralWh(t: number): number {
+    const phase = (ms: number) =>
+      (2 * Math.PI * (ms % this.loadPeriodMs)) / this.loadPeriodMs + this.loadPhase;
+    const loadMs =
+      t -
+      REGISTER_EPOCH_MS -
+      this.loadIntegralAmp * (Math.cos(phase(t)) - Math.cos(phase(REGISTER_EPOCH_MS)));
+    return (this.meanImportW * loadMs) / MS_PER_HOUR;
+  }
+
+  private exportIntegralWh(t: number): number {
+    return (this.exportW * (t - REGISTER_EPOCH_MS)) / MS_PER_HOUR;
+  }
+
+  /** Import and export energy registers (Wh, fractional) at `t`: pure in t, given the periods without energy. */
+  energyAt(t: number): [number, number] {
+    let imp = this.importBaseWh + this.importIntegralWh(t) - this.foldedImportWh;
+    let exp = this.exportBaseWh + this.exportIntegralWh(t) - this.foldedExportWh;
+    const stops = this.energyStops;
+    if (stops !== null) {
+      for (let i = 0; i < stops.length; i += 2) {
+        const start = stops[i];
+        if (start >= t) continue;
+        const end = Math.min(stops[i + 1], t);
+        imp -= this.importIntegralWh(end) - this.importIntegralWh(start);
+        exp -= this.exportIntegralWh(end) - this.exportIntegralWh(start);
+      }
+    }
+    return [imp, exp];
+  }
+
+  private get energyFlows(): boolean {
+    return this.connected && !this.poweredOff;
+  }
+
+  /** Opens or closes a period without energy when the relay or the power changed at `t`. */
+  private energyChanged(flowedBefore: boolean, t: number): void {
+    const flows = this.energyFlows;
+    if (flows === flowedBefore) return;
+    if (!flows) {
+      this.energyStops ??= [];
+      this.energyStops.push(t, Infinity);
+      if (this.energyStops.length > 2 * MAX_REMEMBERED_PERIODS) {
+        // Fold the oldest (closed) period into constants: the registers stay exact, only profile entries
+        // older than it would no longer see it.
+        const [start, end] = this.energyStops.splice(0, 2);
+        this.foldedImportWh += this.importIntegralWh(end) - this.importIntegralWh(start);
+        this.foldedExportWh += this.exportIntegralWh(end) - this.exportIntegralWh(start);
+      }
+    } else if (this.energyStops !== null) {
+      this.energyStops[this.energyStops.length - 1] = t;
+    }
+  }
+
+  /** The `power-off` fault: power lost at `t` (no energy, no profile entries) or back. */
+  setPowered(powered: boolean, t: number): void {
+    if (powered === !this.poweredOff) return;
+    const flowed = this.energyFlows;
+    this.poweredOff = !powered;
+    if (!powered) {
+      this.powerDowns ??= [];
+      this.powerDowns.push(t, Infinity);
+      if (this.powerDowns.length > 2 * MAX_REMEMBERED_PERIODS) this.powerDowns.splice(0, 2);
+    } else if (this.powerDowns !== null) {
+      this.powerDowns[this.powerDowns.length - 1] = t;
+    }
+    this.energyChanged(flowed, t);
   }
 
   /** Fills `out` with the instantaneous values at `t` (no energy). Pure: same t, same values. */
@@ -191,7 +286,7 @@ export class SimMeter {
     out[S_PF] = pfRaw;
     out[S_FREQ] = freqRaw;
     out[S_THRESHOLD] = this.thresholdW;
-    out[S_CLOCK_MS] = t + this.clockOffsetMs;
+    out[S_CLOCK_MS] = this.clockAt(t);
     out[S_TZ_MIN] = this.clockTzMin;
     out[S_CONNECTED] = this.connected ? 1 : 0;
     out[S_AT] = t;
@@ -218,44 +313,27 @@ export class SimMeter {
     out[S_PT] = p1 + p2 + p3;
   }
 
-  private exportPower(t: number): number {
-    if (this.exportW === 0 || !this.connected) return 0;
-    return this.exportW * (0.9 + 0.2 * unit(mix32(this.noiseSeed, Math.floor(t / this.noiseIntervalMs)), 9));
-  }
-
   /**
-   * Instantaneous values and energy registers at `t`. Integrates energy (trapezoid over the power seen at
-   * the previous look and now), so energy only ever grows and stops while disconnected.
+   * Instantaneous values and energy registers at `t`. Energy is the mean power integrated in closed form
+   * (energyAt), so it only ever grows, stops while disconnected or powered off, and agrees with the load
+   * profile at every capture time.
    */
   snapshot(t: number, out: Float64Array): void {
     this.instant(t, out);
-    this.integrate(t, out[S_PT], this.exportPower(t));
-    const imp = Math.floor(this.importWh);
-    const exp = Math.floor(this.exportWh);
+    const [importWh, exportWh] = this.energyAt(t);
+    const imp = Math.floor(importWh);
+    const exp = Math.floor(exportWh);
     out[S_IMPORT] = imp;
     out[S_EXPORT] = exp;
     out[S_ABS] = imp + exp;
   }
 
-  private integrate(t: number, importW: number, exportW: number): void {
-    const dt = t - this.integratedAt;
-    if (dt <= 0) return;
-    this.importWh += ((this.lastImportW + importW) / 2) * (dt / MS_PER_HOUR);
-    this.exportWh += ((this.lastExportW + exportW) / 2) * (dt / MS_PER_HOUR);
-    this.integratedAt = t;
-    this.lastImportW = importW;
-    this.lastExportW = exportW;
-  }
-
-  /** Opens or closes the relay, settling energy up to now under the old state first. */
+  /** Opens or closes the relay at `t`. */
   setConnected(connected: boolean, t: number): void {
     if (connected === this.connected) return;
-    const scratch = new Float64Array(SNAPSHOT_SIZE);
-    this.snapshot(t, scratch);
+    const flowed = this.energyFlows;
     this.connected = connected;
-    this.instant(t, scratch);
-    this.lastImportW = scratch[S_PT];
-    this.lastExportW = this.exportPower(t);
+    this.energyChanged(flowed, t);
   }
 
   recordRead(t: number): void {
@@ -295,6 +373,14 @@ export class SimMeter {
     this.lastReadAt = 0;
     this.recentCount = 0;
   }
+}
+
+/** Appends `t` to a bounded list (oldest dropped). */
+function remember(list: number[] | null, t: number): number[] {
+  const out = list ?? [];
+  out.push(t);
+  if (out.length > MAX_REMEMBERED_PERIODS) out.shift();
+  return out;
 }
 
 /** ISO 8601 with offset, second precision: `2025-06-01T14:00:00+02:00`. */

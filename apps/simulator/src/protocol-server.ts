@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GARBAGE_VARIANTS, sendGarbage } from './faults';
 import { Fleet } from './fleet';
+import { LOAD_PROFILE_CODE, readProfile } from './load-profile';
 import { nowMs, renderClock, SimMeter } from './meter-model';
 import { canonicalObis } from './obis';
 import {
@@ -157,7 +158,7 @@ export function applyWrite(meter: SimMeter, code: string, value: unknown, t: num
       const clock = parseClock(value);
       if (clock === null) return fail(400, `${code} (clock) needs an ISO 8601 date-time with offset`);
       previousValue = renderClock(snap[S_CLOCK_MS], snap[S_TZ_MIN]);
-      meter.clockOffsetMs = clock.ms - t;
+      meter.setClock(clock.ms, t);
       meter.clockTzMin = clock.tzMin;
       written = renderClock(clock.ms, clock.tzMin);
       break;
@@ -185,6 +186,40 @@ export function applyWrite(meter: SimMeter, code: string, value: unknown, t: num
     status: 200,
     body: JSON.stringify({ success: true, obisCode: code, value: written, previousValue }),
   };
+}
+
+const profilePrefixes = new Map<number, string>();
+
+/** The capture objects after the clock: the meter's two energy registers, in its own unit and scaler. */
+function profileHead(meter: SimMeter, periodMs: number): string {
+  const key = meter.profile.energyUnit === 'kWh' ? -periodMs : periodMs;
+  let head = profilePrefixes.get(key);
+  if (head === undefined) {
+    const unit = JSON.stringify(meter.profile.energyUnit);
+    const scaler = meter.profile.energyUnit === 'kWh' ? -3 : 0;
+    head =
+      `{"profile":"${LOAD_PROFILE_CODE}","capturePeriodSec":${periodMs / 1000},"captureObjects":[` +
+      `{"obisCode":"1-0:1.8.0.255","unit":${unit},"scaler":${scaler}},` +
+      `{"obisCode":"1-0:2.8.0.255","unit":${unit},"scaler":${scaler}}],"entries":`;
+    profilePrefixes.set(key, head);
+  }
+  return head;
+}
+
+/**
+ * A profile read: `{ profile, from, to }` → `{ profile, capturePeriodSec, captureObjects, entries, more }`.
+ * Returns null with the reason when the request is not one.
+ */
+function profileBody(meter: SimMeter, body: Record<string, unknown>, periodMs: number, t: number) {
+  const code = typeof body.profile === 'string' ? canonicalObis(body.profile) : null;
+  if (code !== LOAD_PROFILE_CODE) return { error: `unknown profile ${String(body.profile)}` };
+  const from = typeof body.from === 'string' && ISO_8601.test(body.from) ? Date.parse(body.from) : NaN;
+  const to = typeof body.to === 'string' && ISO_8601.test(body.to) ? Date.parse(body.to) : NaN;
+  if (Number.isNaN(from) || Number.isNaN(to) || from > to) {
+    return { error: 'from and to must be ISO 8601 date-times with offset, from <= to' };
+  }
+  const page = readProfile(meter, periodMs, from, to, t);
+  return { json: `${profileHead(meter, periodMs)}${JSON.stringify(page.entries)},"more":${page.more}}` };
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -272,6 +307,11 @@ export function createProtocolHandler(fleet: Fleet): (req: IncomingMessage, res:
       if (!applyFault(meter, isRead, req, res)) return;
     }
     const t = nowMs();
+    if (isRead && body.profile !== undefined) {
+      const out = profileBody(meter, body, fleet.profilePeriodMs, t);
+      if (out.json === undefined) return answer(meter, res, 400, JSON.stringify({ error: out.error }), true);
+      return answer(meter, res, 200, out.json, true);
+    }
     if (isRead) {
       const codes = body.obisCodes;
       if (!Array.isArray(codes) || !codes.every((c) => typeof c === 'string')) {

@@ -9,6 +9,7 @@ import { endpointFor, expandAddresses, isLoopback } from './addresses';
 import { createControlServer } from './control-server';
 import { assignFaults, FaultMode, isFaultMode } from './faults';
 import { Fleet } from './fleet';
+import { DEFAULT_PROFILE_PERIOD_SEC } from './load-profile';
 import { MeterStore, nowMs, ResponseFormat, SimMeter } from './meter-model';
 import { prng } from './prng';
 import { MeterPusher } from './pusher';
@@ -83,6 +84,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   if (!['array', 'object', 'mixed'].includes(formatOption)) throw new Error(`unknown format ${formatOption}`);
   if (!(slowMs >= 0)) throw new Error(`slowMs must be >= 0`);
   if (!Number.isInteger(flappingEvery) || flappingEvery < 1) throw new Error(`flappingEvery must be >= 1`);
+  const profilePeriodSec = options.profilePeriodSec ?? DEFAULT_PROFILE_PERIOD_SEC;
+  if (!Number.isInteger(profilePeriodSec) || profilePeriodSec < 1 || profilePeriodSec > 86_400) {
+    throw new Error('profilePeriodSec must be a whole number of seconds between 1 and 86400');
+  }
 
   const faults = assignFaults(count, options.faults ?? {}, seed);
   const gatewayPort = options.port ?? 0;
@@ -136,11 +141,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       store,
     });
     m.fault = faults[i];
+    if (m.fault === 'power-off') m.setPowered(false, startedAt);
     m.slowMs = slowMs;
     m.flappingEvery = flappingEvery;
     meters[i] = m;
   }
-  const fleet = new Fleet(meters);
+  const fleet = new Fleet(meters, profilePeriodSec * 1000);
 
   const httpServer: Server = createServer({ keepAliveTimeout: 5000 }, createProtocolHandler(fleet));
   // Blackholed requests must stay unanswered for as long as the client waits.
@@ -204,7 +210,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       for (let i = 0; i < count; i += LISTEN_BATCH) {
         await Promise.all(meters.slice(i, i + LISTEN_BATCH).map(openListener));
       }
-      await Promise.all(meters.filter((m) => m.fault === 'dead').map(closeListener));
+      await Promise.all(meters.filter((m) => !answersConnections(m.fault)).map(closeListener));
     }
     const gatewayUrl = `http://${urlHost(gatewayIp)}:${boundGatewayPort}`;
 
@@ -246,6 +252,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     await stopAll();
     throw err;
   }
+}
+
+/** Whether a meter in this fault mode accepts connections on its own listener (dead and powered-off do not). */
+function answersConnections(mode: FaultMode): boolean {
+  return mode !== 'dead' && mode !== 'power-off';
 }
 
 function manifestEntry(m: SimMeter): ManifestEntry {
@@ -296,7 +307,7 @@ interface ListenerOps {
 }
 
 function createControl(fleet: Fleet, ops: ListenerOps, pusher?: MeterPusher): SimulatorControl {
-  const listening = (m: SimMeter) => !m.dedicated || m.fault !== 'dead';
+  const listening = (m: SimMeter) => !m.dedicated || answersConnections(m.fault);
   const find = (n: string) => fleet.byNumber.get(n);
 
   const applyFault = async (m: SimMeter, mode: FaultMode, opt: SetFaultOptions) => {
@@ -317,8 +328,9 @@ function createControl(fleet: Fleet, ops: ListenerOps, pusher?: MeterPusher): Si
     m.fault = mode;
     if (pusher && was === 'power-off' && mode !== 'power-off') void pusher.alarm(m, 'power-restored');
     if (mode === 'flapping' && was !== 'flapping') m.flapCount = 0;
-    if (m.dedicated && mode === 'dead' && was !== 'dead') await ops.closeListener(m);
-    if (m.dedicated && mode !== 'dead' && was === 'dead') await ops.openListener(m);
+    m.setPowered(mode !== 'power-off', nowMs());
+    if (m.dedicated && !answersConnections(mode) && answersConnections(was)) await ops.closeListener(m);
+    if (m.dedicated && answersConnections(mode) && !answersConnections(was)) await ops.openListener(m);
   };
 
   return {
@@ -385,6 +397,23 @@ function createControl(fleet: Fleet, ops: ListenerOps, pusher?: MeterPusher): Si
     },
     resetCounters() {
       fleet.resetCounters();
+    },
+    setClock(n, o) {
+      const m = find(n);
+      if (!m) throw new Error(`unknown meter ${n}`);
+      if (!Number.isFinite(o.offsetMs ?? 0) || Math.abs(o.offsetMs ?? 0) > 10 * 365 * 86_400_000) {
+        throw new Error('offsetMs must be a number of ms within ten years');
+      }
+      if (!Number.isFinite(o.driftPpm ?? 0) || Math.abs(o.driftPpm ?? 0) > 1_000_000) {
+        throw new Error('driftPpm must be between -1e6 and 1e6');
+      }
+      const t = nowMs();
+      m.setClock(t + (o.offsetMs ?? 0), t, o.driftPpm ?? 0);
+      return {
+        clock: new Date(m.clockAt(t)).toISOString(),
+        offsetMs: o.offsetMs ?? 0,
+        driftPpm: m.clockDriftPpm,
+      };
     },
     setPushSecret(n, secret) {
       if (!pusher) throw new Error('this fleet does not push (start it with --push <url>)');

@@ -42,6 +42,8 @@ export interface SimulatorOptions {
   energyUnit?: EnergyUnit;
   /** Instantaneous values change every this many ms (default 1000). */
   noiseIntervalMs?: number;
+  /** Capture period of every meter's load profile, in seconds (default 900: 15 minutes). */
+  profilePeriodSec?: number;
   /** Writes the manifest (JSON array of ManifestEntry) to this path once listening. */
   manifestPath?: string;
   /**
@@ -152,6 +154,18 @@ export interface SimulatorControl {
   /** Pushing meters: what was pushed and how it was answered; null when the fleet does not push. */
   pushCounters(): PushCounters | null;
   resetCounters(): void;
+  /**
+   * Sets a meter's clock `offsetMs` away from true time, drifting `driftPpm` from now on (0 when omitted),
+   * as a test's way to give a meter a wrong or drifting clock. Marks the next profile entry clock-adjusted.
+   */
+  setClock(meterNumber: string, options: { offsetMs?: number; driftPpm?: number }): ClockState;
+}
+
+export interface ClockState {
+  /** The meter's clock now (ISO UTC). */
+  clock: string;
+  offsetMs: number;
+  driftPpm: number;
 }
 
 export interface RunningSimulator {

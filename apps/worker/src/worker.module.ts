@@ -11,6 +11,8 @@ import { CommandsModule } from './commands/commands.module';
 import { WorkerHealthModule } from './health/worker-health.module';
 import { PollingModule } from './polling/polling.module';
 import { PushModule } from './push/push.module';
+import { ProfilesModule } from './profiles/profiles.module';
+import { ClockModule } from './clock/clock.module';
 
 /**
  * Stops every `@Processor` (the command processor) taking jobs and waits for its jobs in flight, in the
@@ -61,6 +63,8 @@ class ProcessorsDrain implements BeforeApplicationShutdown {
     }),
     PollingModule,
     PushModule,
+    ProfilesModule,
+    ClockModule,
     CommandsModule,
     WorkerHealthModule,
     DiscoveryModule,

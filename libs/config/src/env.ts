@@ -12,6 +12,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] a
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
+export const CLOCK_SYNC_MODES = ['off', 'auto'] as const;
+export type ClockSyncMode = (typeof CLOCK_SYNC_MODES)[number];
 
 export const DEFAULT_ALLOWED_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10';
 
@@ -132,6 +134,12 @@ export class CommonEnv {
   /** `json`: one JSON object per line on stdout (for log shippers); `pretty`: coloured text (the demo). */
   @IsIn(LOG_FORMATS)
   LOG_FORMAT: LogFormat = 'json';
+
+  /** A meter clock further than this from the read's time (seconds) is flagged (and synced with CLOCK_SYNC=auto). */
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CLOCK_DRIFT_MAX_S: number = 10;
 }
 
 export class ApiEnv extends CommonEnv {
@@ -383,4 +391,26 @@ export class WorkerEnv extends CommonEnv {
   /** A meter whose last stored read was pushed within the polling interval is not polled at its tick. */
   @Transform(({ value }) => value === true || value === 'true' || value === '1')
   PUSH_SUPPRESSES_POLL: boolean = true;
+
+  /** Load profile collection cadence per meter (ms), like METER_POLLING_INTERVAL. */
+  @IsInt()
+  @Min(1000)
+  @Max(POLLING_INTERVAL_MAX_MS)
+  PROFILE_READ_INTERVAL: number = 3_600_000;
+
+  /** Load profile entries are kept this many days (whole daily partitions dropped). */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  PROFILE_RETENTION_DAYS: number = 400;
+
+  /** `auto`: a meter clock beyond CLOCK_DRIFT_MAX_S is set through the command queue (audited); `off`: only flagged. */
+  @IsIn(CLOCK_SYNC_MODES)
+  CLOCK_SYNC: ClockSyncMode = 'off';
+
+  /** Automatic clock syncs of one meter are at least this far apart (ms). */
+  @IsInt()
+  @Min(1000)
+  @Max(30 * 86_400_000)
+  CLOCK_SYNC_MIN_INTERVAL: number = 86_400_000;
 }

@@ -4,3 +4,4 @@ export * from './realtime-wire';
 export * from './meter';
 export * from './polling';
 export * from './push';
+export * from './load-profile';

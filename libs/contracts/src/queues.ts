@@ -8,6 +8,8 @@ export const QUEUES = {
   COMMAND: 'meter-command',
   /** Readings pushed by meters, verified by the api, stored by the workers in shared statements. */
   PUSH: 'meter-push',
+  /** Load profile collection (PROFILE_JOBS): scheduled, and back-fill of meters coming back online. */
+  PROFILE: 'meter-profile',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -36,6 +38,11 @@ export interface WriteCommandPayload {
   requestedBy: string;
   /** Epoch ms: the worker must not start the write after this; a stale write is never sent. */
   notAfter?: number;
+  /**
+   * Clock sync: `value` is replaced by the worker's time at the moment the write is sent (ISO UTC), so the
+   * time spent in the queue does not put the clock off again.
+   */
+  setClockToNow?: boolean;
 }
 
 export const POLL_JOBS = {

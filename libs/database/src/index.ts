@@ -6,3 +6,4 @@ export * from './settings.repository';
 export * from './read-partitions';
 export * from './pg-pool';
 export * from './outage-log';
+export * from './profile-partitions';

@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -127,6 +128,11 @@ export const meters = pgTable(
     nextPollAt: timestamp('next_poll_at', { withTimezone: true }),
     lastPollAt: timestamp('last_poll_at', { withTimezone: true }),
     lastError: text('last_error'),
+    /** The meter's clock minus the read's time (ms), from its last scheduled read with a clock (migration 0008). */
+    clockDriftMs: integer('clock_drift_ms'),
+    clockCheckedAt: timestamp('clock_checked_at', { withTimezone: true }),
+    /** Last automatic clock sync requested (CLOCK_SYNC=auto rate limit). */
+    clockSyncRequestedAt: timestamp('clock_sync_requested_at', { withTimezone: true }),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     ...timestamps,
   },
@@ -279,6 +285,42 @@ export const obisCatalog = pgTable('obis_catalog', {
   valueType: text('value_type').$type<'number' | 'string' | 'datetime' | 'enum'>().notNull(),
   isDefault: boolean('is_default').notNull().default(false),
   description: text('description'),
+});
+
+/** A load profile's shape: capture period, and per value column its code, scaler and unit (migration 0008). */
+export const loadProfileLayouts = pgTable('load_profile_layouts', {
+  id: serial('id').primaryKey(),
+  fingerprint: text('fingerprint').notNull().unique(),
+  capturePeriodS: integer('capture_period_s').notNull(),
+  codes: text('codes').array().notNull(),
+  scalers: smallint('scalers').array().$type<number[]>().notNull(),
+  units: text('units').array().$type<string[]>().notNull(),
+});
+
+/**
+ * One load profile entry, once per (meter, profile, capture instant): the primary key. Partitioned by UTC
+ * day on captured_at (`load_profile_entries_pYYYYMMDD`), dropped after PROFILE_RETENTION_DAYS.
+ */
+export const loadProfileEntries = pgTable('load_profile_entries', {
+  meterId: uuid('meter_id').notNull(),
+  capturedAt: timestamp('captured_at', { withTimezone: true }).notNull(),
+  /** LOAD_PROFILES number: 1 = 1-0:99.1.0.255. */
+  profile: smallint('profile').notNull(),
+  /** DLMS status word (PROFILE_STATUS bits). */
+  status: smallint('status').notNull(),
+  layoutId: integer('layout_id').notNull(),
+  raw: bigint('raw', { mode: 'number' }).array().notNull(),
+});
+
+/** Where a meter's profile collection stands. */
+export const loadProfileState = pgTable('load_profile_state', {
+  meterId: uuid('meter_id')
+    .notNull()
+    .references(() => meters.id, { onDelete: 'cascade' }),
+  profile: smallint('profile').notNull(),
+  capturePeriodS: integer('capture_period_s').notNull(),
+  lastCapturedAt: timestamp('last_captured_at', { withTimezone: true }),
+  lastCollectedAt: timestamp('last_collected_at', { withTimezone: true }).notNull(),
 });
 
 export type MeterRead = typeof meterReads.$inferSelect;

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { isIP } from 'node:net';
 import type { MeterAddressPolicy } from '@app/meter-network';
 import { MeterCommunicationError } from './errors';
+import { parseProfileBody } from './profile-parser';
 import {
   decodeJsonBody,
   parseReadBody,
@@ -10,6 +11,7 @@ import {
   requestedObisCodes,
 } from './response-parser';
 import type {
+  MeterProfileResult,
   MeterReadResult,
   MeterTarget,
   MeterTransport,
@@ -145,6 +147,34 @@ export abstract class HttpMeterTransport implements MeterTransport {
     };
     if (parsed.error) result.error = parsed.error;
     return result;
+  }
+
+  async readProfile(target: MeterTarget, profile: string, from: Date, to: Date): Promise<MeterProfileResult> {
+    const [code] = requestedObisCodes([profile]);
+    const started = performance.now();
+    const response = await this.exchange(
+      target,
+      '/api/read',
+      { profile: code, from: from.toISOString(), to: to.toISOString(), meterNumber: target.meterNumber },
+      started,
+    );
+    const responseTime = elapsed(started);
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      throw MeterCommunicationError.httpError(
+        response.statusCode,
+        responseTime,
+        refusalReason(response.body, response.contentType),
+      );
+    }
+    const decoded = decodeJsonBody(response.body, response.contentType);
+    if (!decoded.ok) {
+      throw MeterCommunicationError.invalidResponse(decoded.reason, responseTime, response.statusCode);
+    }
+    const parsed = parseProfileBody(decoded.json, code);
+    if (!parsed.ok) {
+      throw MeterCommunicationError.invalidResponse(parsed.reason, responseTime, response.statusCode);
+    }
+    return { ...parsed.page, responseTime };
   }
 
   async write(target: MeterTarget, obisCode: string, value: MeterWriteValue): Promise<MeterWriteResult> {

@@ -1,6 +1,7 @@
 export * from './types';
 export * from './errors';
 export * from './response-parser';
+export * from './profile-parser';
 export * from './http-meter-transport';
 export * from './undici-meter-transport';
 export * from './axios-meter-transport';

@@ -1,5 +1,6 @@
 import type { CommunicationStatus, ObisReadingValue } from '@app/contracts';
 import type { MeterAddressPolicy } from '@app/meter-network';
+import type { ProfilePage } from './profile-parser';
 
 /** Injection token of the configured MeterTransport (see MeterProtocolModule). */
 export const METER_TRANSPORT = Symbol('METER_TRANSPORT');
@@ -23,6 +24,11 @@ export interface MeterReadResult {
   responseTime: number;
   /** Why the read is partial or failed (which codes, and how). */
   error?: string;
+}
+
+/** A page of a meter's load profile (see profile-parser.ts) and how long the exchange took. */
+export interface MeterProfileResult extends ProfilePage {
+  responseTime: number;
 }
 
 export type MeterWriteValue = string | number | boolean;
@@ -52,6 +58,11 @@ export interface MeterTransport {
    */
   read(target: MeterTarget, obisCodes: readonly string[]): Promise<MeterReadResult>;
   write(target: MeterTarget, obisCode: string, value: MeterWriteValue): Promise<MeterWriteResult>;
+  /**
+   * One page (≤ 96 entries) of a load profile with from ≤ capture instant ≤ to; `more` means ask again
+   * after the last entry. Throws MeterCommunicationError like `read`.
+   */
+  readProfile(target: MeterTarget, profile: string, from: Date, to: Date): Promise<MeterProfileResult>;
   /** Closes pooled connections; idempotent. Later calls fail with kind 'network'. */
   close(): Promise<void>;
 }

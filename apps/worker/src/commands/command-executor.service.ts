@@ -119,7 +119,7 @@ export class CommandExecutor {
           meterNumber: meter.meterNumber,
         },
         payload.obisCode,
-        payload.value,
+        payload.setClockToNow ? new Date().toISOString() : payload.value,
       );
       const result: WriteCommandResult = {
         ...base,

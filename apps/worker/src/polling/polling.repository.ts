@@ -15,12 +15,16 @@ export interface ReadToStore {
   error: string | null;
   /** encodeReadValues() of the readings; null when there are none (a failed read). */
   values: EncodedReadValues | null;
+  /** The meter clock minus the read's mid-exchange time (ms), when the read returned the clock. */
+  clockDriftMs?: number | null;
 }
 
 /** What storing one read did, in the order of the reads given to storeReads. */
 export interface StoredRead {
   /** False when the database already had this read (same meter and start, or same meter and tick). */
   stored: boolean;
+  /** CLOCK_SYNC=auto: this read found the meter's clock beyond the limit and claimed its (rate-limited) sync. */
+  clockSyncDue?: boolean;
   /** The meter after the read; absent when the meter row was left alone (deleted, or nothing stored). */
   meter?: MeterStateAfterRead;
 }
@@ -44,6 +48,8 @@ export interface StatusRules {
   intervalSettingKey: string;
   /** The first backoff step when that setting is missing (the api has not seeded it yet). */
   fallbackIntervalMs: number;
+  /** CLOCK_SYNC=auto; CLOCK_DRIFT_MAX_S and CLOCK_SYNC_MIN_INTERVAL in ms. */
+  clockSync?: { auto: boolean; maxDriftMs: number; minIntervalMs: number };
 }
 
 /** SQLSTATE of "no partition of relation meter_reads found for row". */
@@ -72,9 +78,9 @@ const POLLED_METER_COLUMNS = `id, meter_number AS "meterNumber", ip_address AS "
 const STORE_READS_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::reading_type[], $4::timestamptz[], $5::text[],
-                       $6::int[], $7::text[], $8::int[], $9::json[], $10::json[])
+                       $6::int[], $7::text[], $8::int[], $9::json[], $10::json[], $15::int[])
     WITH ORDINALITY AS t(meter_id, read_at, reading_type, tick_at, communication_status, response_time_ms, error,
-                         layout_id, raw, qualities, ord)
+                         layout_id, raw, qualities, clock_drift_ms, ord)
 ),
 ins AS (
   INSERT INTO meter_reads (meter_id, read_at, reading_type, tick_at, communication_status, response_time_ms, error,
@@ -107,11 +113,12 @@ cur AS (
   WHERE meter_current_readings.read_at <= excluded.read_at
 ),
 outcome AS (
-  SELECT DISTINCT ON (meter_id) meter_id, read_at, error, communication_status <> 'failed' AS ok
+  SELECT DISTINCT ON (meter_id) meter_id, read_at, error, communication_status <> 'failed' AS ok, clock_drift_ms
   FROM stored ORDER BY meter_id, read_at DESC
 ),
 locked AS (
-  SELECT m.id, m.status AS previous_status, m.updated_at > o.read_at AS reconfigured
+  SELECT m.id, m.status AS previous_status, m.updated_at > o.read_at AS reconfigured,
+         m.clock_sync_requested_at AS previous_sync
   FROM meters m JOIN outcome o ON o.meter_id = m.id
   WHERE m.deleted_at IS NULL
   ORDER BY m.id
@@ -136,10 +143,19 @@ upd AS (
                              GREATEST($12::float8, step.ms)) * (0.5 + random() / 2)
            * interval '1 millisecond' END,
     last_seen = CASE WHEN o.ok THEN GREATEST(m.last_seen, o.read_at) ELSE m.last_seen END,
-    last_error = CASE WHEN l.reconfigured THEN m.last_error WHEN o.ok THEN NULL ELSE o.error END
+    last_error = CASE WHEN l.reconfigured THEN m.last_error WHEN o.ok THEN NULL ELSE o.error END,
+    clock_drift_ms = COALESCE(o.clock_drift_ms, m.clock_drift_ms),
+    clock_checked_at = CASE WHEN o.clock_drift_ms IS NULL THEN m.clock_checked_at ELSE o.read_at END,
+    -- CLOCK_SYNC=auto ($16): a clock beyond the limit ($17 ms) claims a sync, at most once per $18 ms.
+    clock_sync_requested_at = CASE
+      WHEN $16::boolean AND abs(o.clock_drift_ms) > $17::int
+           AND (m.clock_sync_requested_at IS NULL
+                OR m.clock_sync_requested_at < now() - $18::float8 * interval '1 millisecond')
+      THEN now() ELSE m.clock_sync_requested_at END
   FROM outcome o, locked l, step
   WHERE m.id = o.meter_id AND l.id = m.id
-  RETURNING m.id, m.meter_number, m.area_id, l.previous_status, m.status, m.last_seen, o.error
+  RETURNING m.id, m.meter_number, m.area_id, l.previous_status, m.status, m.last_seen, o.error,
+            m.clock_sync_requested_at IS DISTINCT FROM l.previous_sync AS clock_sync_due
 ),
 ev AS (
   INSERT INTO meter_events (meter_id, event_type, previous_status, status, reason)
@@ -147,7 +163,8 @@ ev AS (
   FROM upd WHERE previous_status IS DISTINCT FROM status
 )
 SELECT i.ord::int AS ord, s.meter_id IS NOT NULL AS stored, u.meter_number AS "meterNumber", u.area_id AS "areaId",
-       u.previous_status AS "previousStatus", u.status, u.last_seen AS "lastSeen", u.error AS reason
+       u.previous_status AS "previousStatus", u.status, u.last_seen AS "lastSeen", u.error AS reason,
+       u.clock_sync_due AS "clockSyncDue"
 FROM input i
 LEFT JOIN stored s ON s.ord = i.ord
 LEFT JOIN upd u ON u.id = i.meter_id AND s.ord IS NOT NULL
@@ -156,6 +173,7 @@ ORDER BY i.ord`;
 interface StoreRow extends Partial<MeterStateAfterRead> {
   ord: number;
   stored: boolean;
+  clockSyncDue: boolean | null;
 }
 
 /** SQL of the poll path: which meters are due, claiming them for a tick, storing reads. */
@@ -274,9 +292,14 @@ export class PollingRepository {
       rules.backoffMaxMs,
       rules.fallbackIntervalMs,
       rules.intervalSettingKey,
+      reads.map((r) => r.clockDriftMs ?? null),
+      rules.clockSync?.auto ?? false,
+      rules.clockSync?.maxDriftMs ?? 0,
+      rules.clockSync?.minIntervalMs ?? 0,
     ]);
     return rows.map((r) => ({
       stored: r.stored,
+      ...(r.clockSyncDue ? { clockSyncDue: true } : {}),
       ...(r.status
         ? {
             meter: {

@@ -31,7 +31,28 @@ export function readRecord(
     responseTimeMs: exchange.responseTime,
     error: exchange.error ?? null,
     values: encodeReadValues(exchange.readings),
+    clockDriftMs: clockDrift(exchange),
   };
+}
+
+const CLOCK_CODE = '0-0:1.0.0.255';
+
+/**
+ * The meter's clock minus the time it was read: the exchange's start plus half its response time (the
+ * meter answers about half-way through). Null when the read brought no usable clock.
+ */
+export function clockDrift(
+  exchange: Pick<MeterExchange, 'readings' | 'readAt' | 'responseTime'>,
+): number | null {
+  for (const r of exchange.readings) {
+    if (r.obisCode !== CLOCK_CODE) continue;
+    const clock = typeof r.value === 'string' ? Date.parse(r.value) : NaN;
+    if (Number.isNaN(clock)) return null;
+    const drift = Math.round(clock - (Date.parse(exchange.readAt) + exchange.responseTime / 2));
+    // int column: a clock decades off is clamped, still flagged.
+    return Math.max(-2_000_000_000, Math.min(2_000_000_000, drift));
+  }
+  return null;
 }
 
 /** What became of a read handed to the store. */
@@ -99,6 +120,8 @@ export class ReadStore {
   private closed = false;
   private backlogFullLogged = false;
   readonly counters: ReadStoreCounters = { stored: 0, duplicates: 0, retries: 0, lost: 0 };
+  private readonly backOnlineListeners: ((meterIds: string[]) => void)[] = [];
+  private readonly clockSyncListeners: ((meterIds: string[]) => void)[] = [];
 
   constructor(
     private readonly repository: PollingRepository,
@@ -112,7 +135,25 @@ export class ReadStore {
       backoffMaxMs: env.METER_OFFLINE_BACKOFF_MAX_MS,
       intervalSettingKey: pollingIntervalSettingKey(env.QUEUE_PREFIX),
       fallbackIntervalMs: env.METER_POLLING_INTERVAL,
+      clockSync: {
+        auto: env.CLOCK_SYNC === 'auto',
+        maxDriftMs: env.CLOCK_DRIFT_MAX_S * 1000,
+        minIntervalMs: env.CLOCK_SYNC_MIN_INTERVAL,
+      },
     };
+  }
+
+  /**
+   * Calls `listener` with the meters each committed statement brought back online (offline → online), e.g.
+   * to back-fill their load profile at once. Must not throw; runs after the reads' promises resolve.
+   */
+  onBackOnline(listener: (meterIds: string[]) => void): void {
+    this.backOnlineListeners.push(listener);
+  }
+
+  /** Calls `listener` with the meters whose clock sync a committed statement claimed (CLOCK_SYNC=auto). */
+  onClockSyncDue(listener: (meterIds: string[]) => void): void {
+    this.clockSyncListeners.push(listener);
   }
 
   /** Reads taken or being taken that are not stored yet. */
@@ -227,6 +268,8 @@ export class ReadStore {
           else this.counters.duplicates++;
           p.resolve(result);
         });
+        if (this.backOnlineListeners.length > 0) this.announceBackOnline(batch, results);
+        if (this.clockSyncListeners.length > 0) this.announceClockSync(batch, results);
         return;
       } catch (err) {
         this.counters.retries++;
@@ -261,6 +304,20 @@ export class ReadStore {
         );
       }
     }
+  }
+
+  private announceBackOnline(batch: Pending[], results: StoredRead[]): void {
+    const ids: string[] = [];
+    results.forEach((r, i) => {
+      if (r.meter?.previousStatus === 'offline' && r.meter.status === 'online')
+        ids.push(batch[i].read.meterId);
+    });
+    if (ids.length > 0) for (const listener of this.backOnlineListeners) listener(ids);
+  }
+
+  private announceClockSync(batch: Pending[], results: StoredRead[]): void {
+    const ids = results.flatMap((r, i) => (r.clockSyncDue ? [batch[i].read.meterId] : []));
+    if (ids.length > 0) for (const listener of this.clockSyncListeners) listener(ids);
   }
 
   private failing(err: Error, reads: number): void {
