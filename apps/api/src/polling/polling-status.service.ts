@@ -69,7 +69,10 @@ export interface PollingStatus {
 export class PollingStatusService {
   private readonly keys: ReturnType<typeof pollingKeys>;
   /** The last count and when it was started; concurrent requests share one query in flight. */
-  private readonly counts = new Map<string, { startedAt: number; value: Promise<{ online: number; offline: number }> }>();
+  private readonly counts = new Map<
+    string,
+    { startedAt: number; value: Promise<{ online: number; offline: number }> }
+  >();
 
   constructor(
     @InjectQueue(QUEUES.POLL) private readonly pollQueue: Queue,
