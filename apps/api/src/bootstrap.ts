@@ -19,8 +19,8 @@ export const SWAGGER_PATH = 'api/docs';
 /**
  * Everything that makes the api answer the same way in production (main.ts) and in tests (createTestApi):
  * `api` prefix, 1 MB JSON/urlencoded bodies (413 beyond), validation (400 listing the problems), the error
- * envelope, TRUST_PROXY, CORS from CORS_ORIGINS (`*` never with credentials), Swagger at /api/docs (JSON at /api/docs-json), Bull Board at
- * /admin/queues (admins only). Signals are main.ts's business (graceful shutdown), not the tests'.
+ * envelope, TRUST_PROXY, CORS from CORS_ORIGINS (`*` never with credentials), Swagger at /api/docs (JSON at
+ * /api/docs-json), Bull Board at /admin/queues (admins only). Signals are main.ts's business (graceful shutdown), not the tests'.
  * Create the app with `{ bodyParser: false }` so that only these parsers run.
  */
 export function configureApp(app: NestExpressApplication): void {
