@@ -227,6 +227,9 @@ describe('fuzz: generated bad requests over every endpoint', () => {
       role: 'viewer',
     });
     existing['/api/users/{id}'] = user.body.data.id;
+    // A live key: the refused DELETEs on it (no token, viewer) must leave it unrevoked.
+    const key = await post('/api/api-keys', { name: 'fuzz-key', role: 'viewer' });
+    existing['/api/api-keys/{id}'] = key.body.data.id;
     existing['/api/obis/{code}'] = '1-0:1.8.0.255';
   });
 
