@@ -212,6 +212,22 @@ describe('operations: JSON logs with request and job ids, and no secrets (real a
     expect(parsed(worker).find((l) => l.msg === 'worker ready')?.jobId).toBeUndefined();
   });
 
+  it("the audit entry of a request carries the request id of that request's log lines", async () => {
+    const logged = parsed(api).find((l) => (l.req as { id?: string } | undefined)?.id === REQUEST_ID);
+    expect(logged).toBeDefined();
+    const db = await connectDb();
+    try {
+      // This run's meter: the append-only trail keeps the entries of earlier runs with the same id.
+      const { rows } = await db.query<{ action: string; outcome: string }>(
+        'select action, outcome from audit_log where request_id = $1 and target_id = $2',
+        [REQUEST_ID, meterIds[0]],
+      );
+      expect(rows).toEqual([{ action: 'meter.readObis', outcome: 'success' }]);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('no secret of the scenario appears in any log line; credentials show as [Redacted]', () => {
     const all = [...lines(api), ...lines(worker)];
     for (const [what, secret] of secrets) {
