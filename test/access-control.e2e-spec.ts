@@ -132,6 +132,16 @@ describe('access control: areas, API keys, revocation', () => {
       expect(listed).toEqual(expect.arrayContaining([meterIds.south, meterIds.south2]));
       expect(listed).not.toContain(meterIds.north);
       expect(meters.body.data.every((m: { area: { id: string } }) => m.area.id === areaIds.south)).toBe(true);
+      // The capped count and the keyset pages (issue 11) are of their areas too: the north meter (which
+      // sorts first) is neither counted nor on any page.
+      const acMeters = `/api/meters?search=AC-&brand=acme&limit=1`;
+      const mine = [meterNumbers.south, meterNumbers.south2].sort();
+      const first = await me.get(acMeters).expect(200);
+      expect(first.body.pagination).toMatchObject({ total: 2, totalExact: true, nextCursor: mine[0] });
+      const second = await me.get(`${acMeters}&cursor=${encodeURIComponent(mine[0])}`).expect(200);
+      expect(second.body.data.map((m: { meterNumber: string }) => m.meterNumber)).toEqual([mine[1]]);
+      const beyond = await me.get(`${acMeters}&cursor=${encodeURIComponent(mine[1])}`).expect(200);
+      expect(beyond.body.data).toEqual([]);
 
       const areas = await me.get('/api/areas?limit=100').expect(200);
       expect(areas.body.data.map((a: { id: string }) => a.id)).toEqual([areaIds.south]);

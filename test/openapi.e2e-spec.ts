@@ -17,7 +17,10 @@ interface Operation {
   security?: unknown[];
   responses: Record<string, { content?: { 'application/json'?: { schema?: Schema } } }>;
 }
-type OpenApiDocument = { paths: Record<string, Record<string, Operation>> };
+type OpenApiDocument = {
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, unknown> };
+};
 
 const ERROR_REF = '#/components/schemas/ApiErrorDto';
 /** Public probes that take no input: they answer 200 or 503, never a 4xx. */
@@ -73,6 +76,19 @@ describe('OpenAPI document', () => {
     expect(Object.keys(served.paths['/api/users'].post.responses)).toEqual(
       expect.arrayContaining(['201', '400', '401', '403', '409', '503']),
     );
+    // An API key opens what a token opens, in either header: both schemes are offered on each operation.
+    expect(served.components.securitySchemes['api-key']).toEqual({
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-API-Key',
+      description: expect.any(String),
+    });
+    for (const { name, op } of operations.filter((o) => o.op.security?.length)) {
+      expect({ name, security: op.security }).toEqual({
+        name,
+        security: [{ bearer: [] }, { 'api-key': [] }],
+      });
+    }
   });
 
   it('passes redocly lint with the recommended rules, warnings included (redocly.yaml)', () => {

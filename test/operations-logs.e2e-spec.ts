@@ -19,6 +19,8 @@ const METRICS_TOKEN = 'logs-metrics-token-5f3a9c0e1d';
 const USER_PASSWORD = 'user-password-7c1e4b9a2f';
 const WRONG_PASSWORD = 'wrong-password-0b8d6e2c4a';
 const QUERY_TOKEN = 'query-token-3e9f1a7b5c';
+/** Looks like an API key (prefix and length) but is none: refused, and still a secret in the logs. */
+const UNKNOWN_KEY = 'hes_unknownKeyForTheLogsSuite0123456789abcdefgh';
 const REQUEST_ID = 'ops-logs-request-42';
 
 type LogLine = Record<string, unknown> & { msg?: string; level?: string; app?: string; jobId?: string };
@@ -81,6 +83,7 @@ describe('operations: JSON logs with request and job ids, and no secrets (real a
     secrets.set('user password', USER_PASSWORD);
     secrets.set('wrong password', WRONG_PASSWORD);
     secrets.set('token query parameter', QUERY_TOKEN);
+    secrets.set('unknown API key', UNKNOWN_KEY);
     const dbPassword = new URL(process.env.DATABASE_URL!).password;
     if (dbPassword) secrets.set('database password', decodeURIComponent(dbPassword));
 
@@ -103,6 +106,21 @@ describe('operations: JSON logs with request and job ids, and no secrets (real a
       role: 'viewer',
     });
     expect(user.status).toBe(201);
+    // An API key (a secret too), used in both headers; an unknown one refused; a Bull Board session cookie.
+    const created = await call('POST', '/api/api-keys', token, { name: 'logs-suite', role: 'viewer' });
+    expect(created.status).toBe(201);
+    const apiKey = created.body!.data!.key as string;
+    secrets.set('API key', apiKey);
+    expect((await call('GET', '/api/areas', undefined, undefined, { 'X-API-Key': apiKey })).status).toBe(200);
+    expect((await call('GET', '/api/areas', apiKey)).status).toBe(200);
+    expect((await call('GET', '/api/areas', undefined, undefined, { 'X-API-Key': UNKNOWN_KEY })).status).toBe(
+      401,
+    );
+    const board = await call('POST', '/api/auth/board-session', token);
+    expect(board.status).toBe(200);
+    const cookie = board.headers.get('set-cookie')!.split(';')[0];
+    secrets.set('Bull Board session', cookie.split('=')[1]);
+    expect((await fetch(`${baseUrl}/admin/queues`, { headers: { Cookie: cookie } })).status).toBe(200);
     // Refused (no such filter), but logged with its URL: the value must not be.
     expect((await call('GET', `/api/meters?token=${QUERY_TOKEN}`, token)).status).toBe(400);
     const code = `OPL-${Date.now().toString(36)}`;
@@ -194,6 +212,22 @@ describe('operations: JSON logs with request and job ids, and no secrets (real a
     expect(parsed(worker).find((l) => l.msg === 'worker ready')?.jobId).toBeUndefined();
   });
 
+  it("the audit entry of a request carries the request id of that request's log lines", async () => {
+    const logged = parsed(api).find((l) => (l.req as { id?: string } | undefined)?.id === REQUEST_ID);
+    expect(logged).toBeDefined();
+    const db = await connectDb();
+    try {
+      // This run's meter: the append-only trail keeps the entries of earlier runs with the same id.
+      const { rows } = await db.query<{ action: string; outcome: string }>(
+        'select action, outcome from audit_log where request_id = $1 and target_id = $2',
+        [REQUEST_ID, meterIds[0]],
+      );
+      expect(rows).toEqual([{ action: 'meter.readObis', outcome: 'success' }]);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('no secret of the scenario appears in any log line; credentials show as [Redacted]', () => {
     const all = [...lines(api), ...lines(worker)];
     for (const [what, secret] of secrets) {
@@ -206,6 +240,11 @@ describe('operations: JSON logs with request and job ids, and no secrets (real a
     expect(
       redacted.some(
         (l) => (l.req as { headers?: Record<string, string> }).headers?.authorization === '[Redacted]',
+      ),
+    ).toBe(true);
+    expect(
+      redacted.some(
+        (l) => (l.req as { headers?: Record<string, string> }).headers?.['x-api-key'] === '[Redacted]',
       ),
     ).toBe(true);
   });

@@ -94,6 +94,8 @@ describe('operations: Prometheus metrics and readiness (api + worker, real Prome
     for (const url of [`${stack.api.baseUrl}/metrics`, `${workerUrl}/metrics`]) {
       expect((await scrape(url, null)).status).toBe(401);
       expect((await scrape(url, 'wrong-token-0123456789')).status).toBe(401);
+      // A user's token opens the api, not the metrics: only METRICS_TOKEN does.
+      expect((await scrape(url, stack.token)).status).toBe(401);
       const { status, type, text } = await scrape(url);
       expect(status).toBe(200);
       expect(type).toContain('text/plain');

@@ -61,6 +61,9 @@ export function configureApp(app: NestExpressApplication): void {
  * The OpenAPI document of every route. It reads only the controllers' metadata, so it can be made from
  * an app created in preview mode (no provider instantiated, nothing connected): `npm run openapi`.
  */
+/** The OpenAPI security scheme of `X-API-Key: <key>`. */
+const API_KEY_SCHEME = 'api-key';
+
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
@@ -68,12 +71,17 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .setTitle('Smart HES API')
       .setDescription(
         'Head-end system for electricity smart meters. Authenticate with POST /api/auth/login and send ' +
-          '`Authorization: Bearer <token>`. Errors: `{ success: false, message, error }`.',
+          '`Authorization: Bearer <token>`; an integration sends its API key as `Authorization: Bearer <key>` ' +
+          'or `X-API-Key: <key>`. Errors: `{ success: false, message, error }`.',
       )
       .setVersion('1.0')
       .setLicense('MIT', 'https://opensource.org/license/mit')
       .addServer('/', 'This api (paths carry the /api prefix)')
       .addBearerAuth()
+      .addApiKey(
+        { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (POST /api/api-keys)' },
+        API_KEY_SCHEME,
+      )
       .build(),
   );
   // Nest drops an empty security list, yet `security: []` is how OpenAPI says "no credentials needed".
@@ -82,6 +90,9 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       if (operation?.[OPENAPI_PUBLIC_EXTENSION]) {
         delete operation[OPENAPI_PUBLIC_EXTENSION];
         operation.security = [];
+      } else if (Array.isArray(operation?.security) && operation.security.length > 0) {
+        // Every route a bearer credential opens also takes an API key in X-API-Key (credentials.ts).
+        operation.security = [...(operation.security as object[]), { [API_KEY_SCHEME]: [] }];
       }
     }
   }

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagg
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
-import { ApiOk, ok } from '../common';
+import { ApiErrors, ApiOk, ApiOkEnvelope, ok } from '../common';
 import { BOARD_COOKIE, BULL_BOARD_PATH } from './bull-board';
 import { BOARD_SESSION_TTL_S, BoardSessionService } from './board-session.service';
 
@@ -32,6 +32,8 @@ export class BoardSessionController {
   @ApiOperation({
     summary: `Open Bull Board for ${BOARD_SESSION_TTL_S / 60} minutes (admin): sets an HttpOnly cookie for ${BULL_BOARD_PATH}`,
   })
+  @ApiOkEnvelope(BoardSessionDto, { description: 'Session opened: the Set-Cookie header carries it' })
+  @ApiErrors([401, 403, 503])
   async open(
     @CurrentUser() user: AuthUser,
     @Req() req: Request,
@@ -47,6 +49,8 @@ export class BoardSessionController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({ summary: 'Close the Bull Board session of this browser (clears its cookie)' })
+  @ApiOkEnvelope(null, { description: 'Session closed: the Set-Cookie header clears it' })
+  @ApiErrors([401, 403])
   close(@Req() req: Request, @Res({ passthrough: true }) res: Response): ApiOk<null> {
     res.clearCookie(BOARD_COOKIE, cookieOptions(req));
     return ok(null, 'Bull Board session closed');

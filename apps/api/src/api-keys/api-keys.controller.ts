@@ -3,7 +3,17 @@ import { AuditTarget } from '../audit/audit-target.decorator';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
-import { ApiOk, ApiPage, ok, paginated, PageQueryDto, ParseIdPipe } from '../common';
+import {
+  ApiErrors,
+  ApiOk,
+  ApiOkEnvelope,
+  ApiPage,
+  ApiPageEnvelope,
+  ok,
+  paginated,
+  PageQueryDto,
+  ParseIdPipe,
+} from '../common';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto';
 import { ApiKeysService } from './api-keys.service';
 
@@ -22,6 +32,10 @@ export class ApiKeysController {
       'Create an integration key with a role, optional areas and expiry (roles: admin). The key is in this ' +
       'answer only; send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.',
   })
+  @ApiOkEnvelope(CreatedApiKeyDto, { status: 201, description: 'Created: the key is shown this once' })
+  @ApiErrors([400, 401, 403, 503], {
+    400: 'Invalid name, role, areas (unknown, or given to an admin) or expiry',
+  })
   async create(
     @Body() dto: CreateApiKeyDto,
     @CurrentUser() creator: AuthUser,
@@ -31,6 +45,8 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: 'List API keys with their last use, newest first (roles: admin)' })
+  @ApiPageEnvelope(ApiKeyDto)
+  @ApiErrors([400, 401, 403, 503])
   async list(@Query() query: PageQueryDto): Promise<ApiPage<ApiKeyDto>> {
     const { rows, total } = await this.keys.list(query.page, query.limit);
     return paginated(rows, total, query.page, query.limit);
@@ -38,6 +54,8 @@ export class ApiKeysController {
 
   @Delete(':id')
   @ApiOperation({ summary: 'Revoke an API key at once (roles: admin); it stays listed as revoked' })
+  @ApiOkEnvelope(ApiKeyDto, { description: 'Revoked: the key as it is now' })
+  @ApiErrors([400, 401, 403, 404, 503])
   async revoke(@Param('id', ParseIdPipe) id: string): Promise<ApiOk<ApiKeyDto>> {
     return ok(await this.keys.revoke(id), 'API key revoked');
   }

@@ -1,7 +1,8 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/decorators';
-import { AuditEntryDto, AuditQueryDto } from './audit.dto';
+import { ApiErrors, ApiPageEnvelope } from '../common';
+import { AuditEntryDto, AuditPaginationDto, AuditQueryDto } from './audit.dto';
 import { AuditRepository } from './audit.repository';
 
 export interface AuditPage {
@@ -23,6 +24,8 @@ export class AuditController {
       'The audit trail, newest first (roles: admin): filter by actor, target, action and time; page with ' +
       "`before` = the previous page's pagination.nextBefore (null on the last page)",
   })
+  @ApiPageEnvelope(AuditEntryDto, AuditPaginationDto)
+  @ApiErrors([400, 401, 403, 503], { 400: 'Invalid filter, date, cursor or limit' })
   async list(@Query() query: AuditQueryDto): Promise<AuditPage> {
     const from = query.from ? validDate(query.from, 'from') : undefined;
     const to = query.to ? validDate(query.to, 'to') : undefined;

@@ -69,3 +69,14 @@ export class AuditEntryDto {
   @ApiProperty({ type: String, nullable: true }) requestId!: string | null;
   @ApiProperty({ type: String, nullable: true }) sourceAddress!: string | null;
 }
+
+/** Keyset pagination of the audit trail: the next page is `before=nextBefore`. */
+export class AuditPaginationDto {
+  @ApiProperty() limit!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Pass as `before` for the next (older) page; null on the last page',
+  })
+  nextBefore!: number | null;
+}

@@ -42,6 +42,8 @@ export class AuthController {
       "End the caller's tokens: every access token of this user stops working at once and their live " +
       'sockets are disconnected (API keys are revoked with DELETE /api/api-keys/:id instead)',
   })
+  @ApiOkEnvelope(null, { description: 'Logged out (for an API key: nothing to end, the key stays valid)' })
+  @ApiErrors([401, 503])
   async logout(@CurrentUser() current: AuthUser): Promise<ApiOk<null>> {
     await this.auth.logout(current);
     return ok(null, current.kind === 'user' ? 'Logged out' : 'API keys have no session to end');

@@ -35,18 +35,30 @@ export function ApiErrors(
 
 type Model = Type<unknown>;
 
-function dataSchema(model: Model, isArray: boolean) {
+/** `data` of an answer that only reports what was done (logout, closing a session). */
+const NULL_DATA = {
+  type: 'object' as const,
+  nullable: true,
+  example: null,
+  description: 'Always null: the message says what was done',
+};
+
+function dataSchema(model: Model | null, isArray: boolean) {
+  if (model === null) return NULL_DATA;
   const ref = { $ref: getSchemaPath(model) };
   return isArray ? { type: 'array' as const, items: ref } : ref;
 }
 
-/** A success answer `{ success: true, message?, data }` whose data is `model` (or an array of it). */
+/**
+ * A success answer `{ success: true, message?, data }` whose data is `model` (or an array of it), or
+ * always null when `model` is null.
+ */
 export function ApiOkEnvelope(
-  model: Model,
+  model: Model | null,
   options: { status?: 200 | 201; description?: string; isArray?: boolean } = {},
 ): MethodDecorator {
   return applyDecorators(
-    ApiExtraModels(model),
+    ...(model ? [ApiExtraModels(model)] : []),
     ApiResponse({
       status: options.status ?? 200,
       description: options.description ?? 'Success',

@@ -131,10 +131,11 @@ export class PollingStatusService {
 
   /**
    * At most METER_COUNTS_TTL_MS old, per scope (the fleet, or one set of areas); a failed count is not
-   * kept. Scopes are as many as users and keys with distinct areas; the memo is emptied past MAX_SCOPES.
+   * kept. Scopes are as many as users and keys with distinct sets of areas (the same set in any order is
+   * one scope); the memo is emptied past MAX_COUNTED_SCOPES.
    */
   private meterCounts(scope: AccessScope): Promise<{ online: number; offline: number }> {
-    const key = scope.areaIds?.join(',') ?? '';
+    const key = scope.areaIds ? [...scope.areaIds].sort().join(',') : '';
     const now = Date.now();
     const cached = this.counts.get(key);
     if (cached && now - cached.startedAt < METER_COUNTS_TTL_MS) return cached.value;
