@@ -46,7 +46,7 @@ describe('Bull Board at /admin/queues', () => {
       .set('Authorization', `Bearer ${await adminToken(api)}`);
     expect(res.status).toBe(200);
     const names = (res.body.queues as { name: string }[]).map((q) => q.name).sort();
-    expect(names).toEqual(['meter-command', 'meter-poll', 'meter-profile']);
+    expect(names).toEqual(['meter-command', 'meter-poll', 'meter-profile', 'meter-push']);
   });
 
   it('accepts no token in the URL any more, not even a valid admin token', async () => {
