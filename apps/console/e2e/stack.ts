@@ -143,6 +143,8 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
       METER_POLLING_INTERVAL: String(options.intervalMs),
       METER_TIMEOUT_MS: '1000',
       METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+      // The simulator's meters answer on ephemeral ports.
+      METER_ALLOWED_PORTS: '1024-65535',
       METER_OFFLINE_AFTER_FAILURES: '1',
       METER_OFFLINE_BACKOFF_MAX_MS: String(options.intervalMs * 2),
       LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
