@@ -158,10 +158,12 @@ function operationsOf(doc: OpenApiDoc): Operation[] {
 
 /**
  * Rows a refused request is meant to write: the record of a refused command (status 'rejected', shown in
- * the meter's command history). Everything else must stay byte for byte the same.
+ * the meter's command history) and the audit trail, which records refused attempts (denied roles, bad
+ * credentials) on purpose. Everything else must stay byte for byte the same.
  */
 const RECORDS_OF_REFUSALS: Record<string, string> = {
   'public.meter_commands': "x.status <> 'rejected'",
+  'public.audit_log': 'false',
 };
 
 const MUTATING = new Set(['post', 'put', 'patch', 'delete']);
@@ -327,7 +329,9 @@ describe('fuzz: generated bad requests over every endpoint', () => {
       .flatMap(({ route }) =>
         route ? Object.keys(route.methods).map((m) => `${m.toUpperCase()} ${route.path}`) : [],
       )
-      .filter((r) => / \/api\//.test(r) && !r.includes('/api/docs'));
+      // A wildcard path is a middleware mount, not an endpoint: Nest registers route-scoped middleware (the
+      // request logger's `{*path}`, for every method) as routes too. No controller here uses a wildcard.
+      .filter((r) => / \/api\//.test(r) && !r.includes('/api/docs') && !r.includes('{*'));
     expect(served.length).toBeGreaterThan(20);
     expect(served.filter((r) => !documented.has(r))).toEqual([]);
   });
