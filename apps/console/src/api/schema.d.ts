@@ -41,7 +41,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/push/readings": {
+    "/push/readings": {
         parameters: {
             query?: never;
             header?: never;
@@ -61,7 +61,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/push/alarms": {
+    "/push/alarms": {
         parameters: {
             query?: never;
             header?: never;
