@@ -1,9 +1,10 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiOk, ApiOkEnvelope, ok } from '../common';
 import { Public } from '../auth/decorators';
 import type { HttpRequest } from '../common/http-types';
 import { SeedIngestionResultDto } from './push.dto';
+import { SeedIngestionDto } from './seed-ingestion';
 import { SeedIngestionService } from './seed-ingestion.service';
 
 /** The seed system's meter push on the api port, for its simulator and field devices (docs/push.md). */
@@ -22,6 +23,7 @@ export class SeedIngestionController {
       'Body validated by the service with unknown fields stripped: the seed devices send it unchanged ' +
       '(docs/push.md). Nothing is stored unless all of it is valid.',
   })
+  @ApiBody({ type: SeedIngestionDto })
   @ApiOkEnvelope(SeedIngestionResultDto, {
     description: 'Stored (a body already stored is not stored twice)',
   })

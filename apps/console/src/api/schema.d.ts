@@ -817,6 +817,58 @@ export interface components {
             /** @description Events raised as alarms */
             alarms: number;
         };
+        SeedTamperStatusDto: {
+            coverOpen?: boolean;
+            magneticTamper?: boolean;
+            reverseFlow?: boolean;
+            neutralDisturbance?: boolean;
+        };
+        SeedReadingsDto: {
+            /** @description kWh (stored as 1-0:15.8.0.255 in Wh) */
+            totalEnergy?: number;
+            /** @description V */
+            voltage?: number;
+            /** @description A */
+            current?: number;
+            /** @description kW (stored as 1-0:1.7.0.255 in W) */
+            power?: number;
+            /** @description Hz */
+            frequency?: number;
+            powerFactor?: number;
+            /** @description Not stored */
+            reactiveEnergy?: number;
+            /** @description Not stored */
+            apparentEnergy?: number;
+            /** @description Not stored */
+            tamperStatus?: components["schemas"]["SeedTamperStatusDto"];
+            /** @description Not stored */
+            relayStatus?: string;
+        };
+        SeedEventDto: {
+            /**
+             * @description TAMPER_DETECTED, POWER_OUTAGE, POWER_RESTORED, COVER_OPEN, CLOCK_INVALID raise alarms
+             * @example TAMPER_DETECTED
+             */
+            type: string;
+            code?: string;
+            severity?: string;
+            category?: string;
+            description?: string;
+            /** @description Default: the body's timestamp */
+            timestamp?: string;
+        };
+        SeedIngestionDto: {
+            /** @example MTR-001 */
+            meterNumber: string;
+            readings?: components["schemas"]["SeedReadingsDto"];
+            /** @description `[{ obisCode, value, unit?, scaler? }]` or `{ "<obis>": value }`, like a meter's answer */
+            obisReadings?: Record<string, never>;
+            events?: components["schemas"]["SeedEventDto"][];
+            /** @description When the readings were taken (ISO 8601 or epoch) */
+            timestamp: string;
+            /** @description METER_INGESTION_KEY */
+            authentication: string;
+        };
         PaginationDto: {
             total: number;
             page: number;
@@ -1699,7 +1751,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeedIngestionDto"];
+            };
+        };
         responses: {
             /** @description Stored (a body already stored is not stored twice) */
             200: {
