@@ -184,6 +184,8 @@ describe('fuzz: generated bad requests over every endpoint', () => {
       QUEUE_PREFIX: `hes-fuzz-${Date.now()}`,
       // An accepted command must not hold the suite: no worker runs here.
       METER_TIMEOUT_MS: '300',
+      // The seed ingestion route on, so that it is fuzzed rather than answering 404 as switched off.
+      METER_INGESTION_KEY: 'fuzz-ingestion-key-0123456789abcdef',
     });
     pg = new Client({ connectionString: db.url });
     await pg.connect();
