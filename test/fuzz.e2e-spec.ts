@@ -20,6 +20,7 @@ import {
   ScratchDatabase,
   TestApi,
 } from '@app/testing';
+import { freePort } from './push-helpers';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 const MIN_REQUESTS = 1000;
@@ -175,11 +176,16 @@ describe('fuzz: generated bad requests over every endpoint', () => {
   let pg: Client;
   let queues: Queue[];
   let snapshotSql: string;
+  /** The push listener (PUSH_PORT): the meters' routes (/push/...) are served there only. */
+  let pushUrl: string;
   const existing: Record<string, string> = {};
 
   beforeAll(async () => {
     db = await createScratchDatabase();
+    const pushPort = await freePort();
+    pushUrl = `http://127.0.0.1:${pushPort}`;
     api = await createTestApi({
+      PUSH_PORT: String(pushPort),
       DATABASE_URL: db.url,
       QUEUE_PREFIX: `hes-fuzz-${Date.now()}`,
       // An accepted command must not hold the suite: no worker runs here.
@@ -352,7 +358,7 @@ describe('fuzz: generated bad requests over every endpoint', () => {
     const changedByRefused: string[] = [];
     const acceptedMutations: string[] = [];
     const send = async (c: FuzzCase): Promise<{ status: number; what: string }> => {
-      let req = request(api.server)[c.op.method](c.url);
+      let req = request(c.op.path.startsWith('/push/') ? pushUrl : api.server)[c.op.method](c.url);
       if (c.token) req = req.set('Authorization', `Bearer ${c.token}`);
       if (c.body && 'raw' in c.body) req = req.set('Content-Type', c.body.contentType).send(c.body.raw);
       else if (c.body) req = req.send(c.body.json as object);
