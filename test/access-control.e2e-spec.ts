@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import { adminToken, createTestApi, createUser, TestApi } from '@app/testing';
+import { freePort, issuePushSecret, push } from './push-helpers';
 import { connectClient, connectRefusal, joinRoom } from './realtime-helpers';
 
 const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -17,6 +18,7 @@ describe('access control: areas, API keys, revocation', () => {
   let api: TestApi;
   let admin: string;
   let suiteStartedAt: Date;
+  let pushUrl: string;
   const areaIds: { north: string; south: string } = { north: '', south: '' };
   const meterIds: { north: string; south: string; south2: string } = { north: '', south: '', south2: '' };
   const meterNumbers: Record<keyof typeof meterIds, string> = { north: '', south: '', south2: '' };
@@ -55,7 +57,10 @@ describe('access control: areas, API keys, revocation', () => {
   }
 
   beforeAll(async () => {
-    api = await createTestApi();
+    // The push listener too: the meters below raise their alarms the way meters do.
+    const pushPort = await freePort();
+    pushUrl = `http://127.0.0.1:${pushPort}`;
+    api = await createTestApi({ PUSH_PORT: String(pushPort) });
     suiteStartedAt = (await api.app.get<Pool>(PG_POOL).query<{ now: Date }>('select now()')).rows[0].now;
     admin = await adminToken(api);
     for (const name of ['north', 'south'] as const) {
@@ -203,6 +208,56 @@ describe('access control: areas, API keys, revocation', () => {
         })
         .expect(200);
       expect(own.body.data.matchedCount).toBe(2);
+    });
+
+    it("see only their areas' load profiles, reports and alarms, and acknowledge only those", async () => {
+      const viewer = await scopedUser('viewer', [areaIds.south]);
+      const me = as(bearer(viewer.token));
+      for (const key of ['north', 'south'] as const) {
+        const secret = await issuePushSecret(api.server, admin, meterIds[key]);
+        const raised = await push(
+          pushUrl,
+          '/push/alarms',
+          { meterNumber: meterNumbers[key], alarm: 'cover-open', timestamp: new Date().toISOString() },
+          secret,
+        );
+        expect(raised.status).toBe(200);
+      }
+
+      for (const url of [
+        `/api/meters/${meterIds.north}/load-profile`,
+        `/api/meters/${meterNumbers.north}/load-profile?format=csv`,
+        `/api/meters/${meterIds.north}/load-profile/completeness`,
+        `/api/reports/completeness?area=${areaIds.north}`,
+        `/api/reports/clock-drift?area=${areaIds.north}`,
+      ]) {
+        const res = await me.get(url);
+        expect({ url, status: res.status, success: res.body.success }).toEqual({
+          url,
+          status: 404,
+          success: false,
+        });
+      }
+      const own = await me.get(`/api/meters/${meterIds.south}/load-profile`).expect(200);
+      expect(own.body.data).toMatchObject({ meterId: meterIds.south, entries: [] });
+
+      // The admin sees both meters' alarms; the south viewer only the south one, whatever the filter says.
+      const ours = `meter=${meterNumbers.north}`;
+      const all = await asAdmin().get(`/api/alarms?${ours}`).expect(200);
+      expect(all.body.data).toHaveLength(1);
+      const northAlarm = all.body.data[0].id as string;
+      const mine = await me.get('/api/alarms?limit=100').expect(200);
+      const areasSeen = new Set(mine.body.data.map((a: { areaId: string }) => a.areaId));
+      expect([...areasSeen]).toEqual([areaIds.south]);
+      expect(mine.body.data.map((a: { meterId: string }) => a.meterId)).toContain(meterIds.south);
+      expect((await me.get(`/api/alarms?${ours}`).expect(200)).body.data).toEqual([]);
+      expect((await me.get(`/api/alarms?area=${areaIds.north}`).expect(200)).body.data).toEqual([]);
+
+      // An area-scoped operator cannot acknowledge the north alarm: 404, and it stays open.
+      const operator = await scopedUser('operator', [areaIds.south]);
+      expect((await as(bearer(operator.token)).post(`/api/alarms/${northAlarm}/ack`)).status).toBe(404);
+      const still = await asAdmin().get(`/api/alarms?${ours}`).expect(200);
+      expect(still.body.data[0]).toMatchObject({ id: northAlarm, state: 'open', acknowledgedBy: null });
     });
 
     it('on Socket.IO: refuses rooms outside the areas, and `meters` delivers only their areas', async () => {

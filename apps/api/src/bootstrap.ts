@@ -32,14 +32,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(pushPortGate);
   // Before anything reads req.ip or req.secure (login limits, the board cookie's Secure flag).
   app.set('trust proxy', env.trustProxy);
-  // /metrics stays where Prometheus looks by default.
-  app.setGlobalPrefix('api', {
-    exclude: [
-      'metrics',
-      { path: 'push/readings', method: RequestMethod.POST },
-      { path: 'push/alarms', method: RequestMethod.POST },
-    ],
-  });
+  setApiPrefix(app);
   app.use(app.get(HttpMetrics).middleware());
   useBodyParsers(app);
   app.useGlobalPipes(createValidationPipe());
@@ -55,6 +48,20 @@ export function configureApp(app: NestExpressApplication): void {
       jsonDocumentUrl: `${SWAGGER_PATH}-json`,
     });
   }
+}
+
+/**
+ * The `api` prefix of every route but /metrics (where Prometheus looks by default) and the meters' push
+ * routes; shared with `npm run openapi` so that the committed document has the served paths.
+ */
+export function setApiPrefix(app: INestApplication): void {
+  app.setGlobalPrefix('api', {
+    exclude: [
+      'metrics',
+      { path: 'push/readings', method: RequestMethod.POST },
+      { path: 'push/alarms', method: RequestMethod.POST },
+    ],
+  });
 }
 
 /**

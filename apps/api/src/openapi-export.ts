@@ -26,13 +26,13 @@ export function serializeOpenApi(document: unknown): string {
 
 async function main(): Promise<void> {
   for (const [key, value] of Object.entries(PLACEHOLDERS)) process.env[key] ??= value;
-  const [{ NestFactory }, { AppModule }, { createOpenApiDocument }] = await Promise.all([
+  const [{ NestFactory }, { AppModule }, { createOpenApiDocument, setApiPrefix }] = await Promise.all([
     import('@nestjs/core'),
     import('./app.module'),
     import('./bootstrap'),
   ]);
   const app = await NestFactory.create(AppModule, { preview: true, logger: ['error'] });
-  app.setGlobalPrefix('api');
+  setApiPrefix(app);
   writeFileSync(OPENAPI_FILE, serializeOpenApi(createOpenApiDocument(app)));
   await app.close();
   console.log(`wrote ${path.relative(process.cwd(), OPENAPI_FILE)}`);

@@ -1,5 +1,6 @@
 import { applyDecorators, type Type } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ApiErrorDto, PaginationDto } from './envelope';
 
 /** The statuses the api answers with the error envelope, and what each means on any route. */
@@ -50,27 +51,46 @@ function dataSchema(model: Model | null, isArray: boolean) {
 }
 
 /**
- * A success answer `{ success: true, message?, data }` whose data is `model` (or an array of it), or
- * always null when `model` is null.
+ * A success answer `{ success: true, message?, data }` whose data is `model` (or an array of it; or null
+ * when `nullable`; always null when `model` is null). `alternatives` are other media types the route answers with instead of JSON (the
+ * client chooses, e.g. `?format=csv`), each with its own schema.
  */
 export function ApiOkEnvelope(
   model: Model | null,
-  options: { status?: 200 | 201; description?: string; isArray?: boolean } = {},
+  options: {
+    status?: 200 | 201 | 202;
+    description?: string;
+    isArray?: boolean;
+    nullable?: boolean;
+    alternatives?: Record<string, SchemaObject>;
+  } = {},
 ): MethodDecorator {
+  const data = dataSchema(model, options.isArray ?? false);
+  const envelope: SchemaObject = {
+    type: 'object',
+    required: ['success', 'data'],
+    properties: {
+      success: { type: 'boolean', enum: [true] },
+      message: { type: 'string', description: 'What was done, on changes' },
+      data: options.nullable ? { type: 'object', nullable: true, allOf: [data] } : data,
+    },
+  };
+  const alternatives = Object.entries(options.alternatives ?? {});
+  const response =
+    alternatives.length === 0
+      ? { schema: envelope }
+      : {
+          content: {
+            'application/json': { schema: envelope },
+            ...Object.fromEntries(alternatives.map(([type, schema]) => [type, { schema }])),
+          },
+        };
   return applyDecorators(
     ...(model ? [ApiExtraModels(model)] : []),
     ApiResponse({
       status: options.status ?? 200,
       description: options.description ?? 'Success',
-      schema: {
-        type: 'object',
-        required: ['success', 'data'],
-        properties: {
-          success: { type: 'boolean', enum: [true] },
-          message: { type: 'string', description: 'What was done, on changes' },
-          data: dataSchema(model, options.isArray ?? false),
-        },
-      },
+      ...response,
     }),
   );
 }

@@ -1,17 +1,9 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { AccessScope, Scope } from '../auth/access-scope';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiExtraModels,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiErrorDto, ok, type ApiOk } from '../common/envelope';
+import { ok, type ApiOk } from '../common/envelope';
+import { ApiErrors, ApiOkEnvelope } from '../common/openapi';
 import {
   ClockDriftQueryDto,
   ClockDriftReportDto,
@@ -29,8 +21,11 @@ import { LoadProfilesService } from './load-profiles.service';
 @ApiTags('load profiles')
 @ApiBearerAuth()
 @ApiExtraModels(ProfileValueDto)
-@ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such meter (or deleted)' })
-@ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid dates, reversed or too long a range' })
+@ApiParam({ name: 'id', description: 'Meter id (uuid) or meterNumber' })
+@ApiErrors([400, 401, 404, 503], {
+  400: 'Invalid dates, reversed or too long a range',
+  404: "No such meter (or deleted, or outside the caller's areas)",
+})
 @Controller('meters/:id/load-profile')
 export class LoadProfilesController {
   constructor(private readonly profiles: LoadProfilesService) {}
@@ -40,8 +35,11 @@ export class LoadProfilesController {
     summary:
       'Load profile entries (1-0:99.1.0.255) in [from, to): UTC timestamps, physical values by OBIS code, status flags',
   })
-  @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: LoadProfileDto })
+  @ApiOkEnvelope(LoadProfileDto, {
+    description:
+      'The entries; with format=csv a text/csv attachment: timestamp, one column per OBIS code [unit], status, flags',
+    alternatives: { 'text/csv': { type: 'string' } },
+  })
   async get(
     @Param('id') id: string,
     @Query() query: LoadProfileQueryDto,
@@ -57,7 +55,7 @@ export class LoadProfilesController {
 
   @Get('completeness')
   @ApiOperation({ summary: 'Expected, collected and missing intervals in [from, to), per UTC day' })
-  @ApiOkResponse({ type: CompletenessDto })
+  @ApiOkEnvelope(CompletenessDto)
   async completeness(
     @Param('id') id: string,
     @Query() query: CompletenessQueryDto,
@@ -70,8 +68,10 @@ export class LoadProfilesController {
 /** Fleet reports on interval data and meter clocks. */
 @ApiTags('reports')
 @ApiBearerAuth()
-@ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid query' })
-@ApiNotFoundResponse({ type: ApiErrorDto, description: 'No such area' })
+@ApiErrors([400, 401, 404, 503], {
+  400: 'Invalid query',
+  404: "No such area (or outside the caller's areas)",
+})
 @Controller('reports')
 export class ReportsController {
   constructor(private readonly profiles: LoadProfilesService) {}
@@ -81,7 +81,7 @@ export class ReportsController {
     summary:
       'Load profile completeness KPI of a UTC day: meters with every interval, with gaps, share collected, worst meters',
   })
-  @ApiOkResponse({ type: FleetCompletenessDto })
+  @ApiOkEnvelope(FleetCompletenessDto)
   async completeness(
     @Query() query: FleetCompletenessQueryDto,
     @Scope() scope: AccessScope,
@@ -93,7 +93,7 @@ export class ReportsController {
   @ApiOperation({
     summary: 'Meters whose clock is furthest from true time, flagged beyond CLOCK_DRIFT_MAX_S',
   })
-  @ApiOkResponse({ type: ClockDriftReportDto })
+  @ApiOkEnvelope(ClockDriftReportDto)
   async clockDrift(
     @Query() query: ClockDriftQueryDto,
     @Scope() scope: AccessScope,

@@ -1,9 +1,10 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AccessScope, Scope } from '../auth/access-scope';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser, Roles } from '../auth/decorators';
-import { ApiOk, ok } from '../common';
+import { ApiErrors, ApiOk, ApiOkEnvelope, ok } from '../common';
+import { IssuedPushSecretDto } from './push.dto';
 import { IssuedPushSecret, PushService } from './push.service';
 
 /** Operators' side of meter push: the meters' secrets. */
@@ -19,6 +20,9 @@ export class PushSecretsController {
   @ApiOperation({
     summary: "Create or rotate a meter's push secret (roles: admin, operator); shown once, stored encrypted",
   })
+  @ApiParam({ name: 'id', description: 'Meter id (uuid) or meterNumber' })
+  @ApiOkEnvelope(IssuedPushSecretDto, { status: 201 })
+  @ApiErrors([401, 404, 503], { 404: "No such meter (or deleted, or outside the caller's areas)" })
   async issueSecret(
     @Param('id') id: string,
     @CurrentUser() user: AuthUser,

@@ -1,8 +1,11 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiOk, ApiOkEnvelope, ok } from '../common';
 import { Public } from '../auth/decorators';
 import type { HttpRequest } from '../common/http-types';
-import { SeedIngestionResult, SeedIngestionService } from './seed-ingestion.service';
+import { SeedIngestionResultDto } from './push.dto';
+import { SeedIngestionDto } from './seed-ingestion';
+import { SeedIngestionService } from './seed-ingestion.service';
 
 /** The seed system's meter push on the api port, for its simulator and field devices (docs/push.md). */
 @ApiTags('meters')
@@ -17,9 +20,19 @@ export class SeedIngestionController {
     summary:
       "The seed system's meter push (off unless METER_INGESTION_KEY is set; `authentication` = that key)",
     description:
-      'Body validated by the service with unknown fields stripped: the seed devices send it unchanged.',
+      'Body validated by the service with unknown fields stripped: the seed devices send it unchanged ' +
+      '(docs/push.md). Nothing is stored unless all of it is valid.',
   })
-  async dataIngestion(@Req() req: HttpRequest): Promise<{ success: true } & SeedIngestionResult> {
-    return { success: true, ...(await this.seed.ingest(req.body)) };
+  @ApiBody({ type: SeedIngestionDto })
+  @ApiOkEnvelope(SeedIngestionResultDto, {
+    description: 'Stored (a body already stored is not stored twice)',
+  })
+  @ApiErrors([400, 401, 404, 413, 429, 503], {
+    401: '`authentication` does not match METER_INGESTION_KEY',
+    404: 'The route is off (no METER_INGESTION_KEY), or no such meter',
+    429: "Too many pushes from this meter: retry after the meter's push interval",
+  })
+  async dataIngestion(@Req() req: HttpRequest): Promise<ApiOk<SeedIngestionResultDto>> {
+    return ok(await this.seed.ingest(req.body));
   }
 }

@@ -1,4 +1,5 @@
 import { MeterAlarmKind } from '@app/contracts';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -33,32 +34,61 @@ export const SEED_EVENT_ALARMS: Record<string, MeterAlarmKind> = {
 };
 
 export class SeedTamperStatusDto {
-  @IsOptional() @IsBoolean() coverOpen?: boolean;
-  @IsOptional() @IsBoolean() magneticTamper?: boolean;
-  @IsOptional() @IsBoolean() reverseFlow?: boolean;
-  @IsOptional() @IsBoolean() neutralDisturbance?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() coverOpen?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() magneticTamper?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() reverseFlow?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() neutralDisturbance?: boolean;
 }
 
 export class SeedReadingsDto {
-  @IsOptional() @IsNumber() totalEnergy?: number;
-  @IsOptional() @IsNumber() voltage?: number;
-  @IsOptional() @IsNumber() current?: number;
-  @IsOptional() @IsNumber() power?: number;
-  @IsOptional() @IsNumber() frequency?: number;
-  @IsOptional() @IsNumber() powerFactor?: number;
-  @IsOptional() @IsNumber() reactiveEnergy?: number;
-  @IsOptional() @IsNumber() apparentEnergy?: number;
-  @IsOptional() @ValidateNested() @Type(() => SeedTamperStatusDto) tamperStatus?: SeedTamperStatusDto;
-  @IsOptional() @IsString() @MaxLength(32) relayStatus?: string;
+  @ApiPropertyOptional({ description: 'kWh (stored as 1-0:15.8.0.255 in Wh)' })
+  @IsOptional()
+  @IsNumber()
+  totalEnergy?: number;
+  @ApiPropertyOptional({ description: 'V' }) @IsOptional() @IsNumber() voltage?: number;
+  @ApiPropertyOptional({ description: 'A' }) @IsOptional() @IsNumber() current?: number;
+  @ApiPropertyOptional({ description: 'kW (stored as 1-0:1.7.0.255 in W)' })
+  @IsOptional()
+  @IsNumber()
+  power?: number;
+  @ApiPropertyOptional({ description: 'Hz' }) @IsOptional() @IsNumber() frequency?: number;
+  @ApiPropertyOptional() @IsOptional() @IsNumber() powerFactor?: number;
+  @ApiPropertyOptional({ description: 'Not stored' }) @IsOptional() @IsNumber() reactiveEnergy?: number;
+  @ApiPropertyOptional({ description: 'Not stored' }) @IsOptional() @IsNumber() apparentEnergy?: number;
+  @ApiPropertyOptional({ type: SeedTamperStatusDto, description: 'Not stored' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SeedTamperStatusDto)
+  tamperStatus?: SeedTamperStatusDto;
+  @ApiPropertyOptional({ maxLength: 32, description: 'Not stored' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  relayStatus?: string;
 }
 
 export class SeedEventDto {
-  @IsString() @MaxLength(64) type!: string;
-  @IsOptional() @MaxLength(64) @IsString() code?: string;
-  @IsOptional() @MaxLength(32) @IsString() severity?: string;
-  @IsOptional() @MaxLength(64) @IsString() category?: string;
-  @IsOptional() @MaxLength(500) @IsString() description?: string;
-  @IsOptional() @IsString() @MaxLength(40) timestamp?: string;
+  @ApiProperty({
+    maxLength: 64,
+    example: 'TAMPER_DETECTED',
+    description: 'TAMPER_DETECTED, POWER_OUTAGE, POWER_RESTORED, COVER_OPEN, CLOCK_INVALID raise alarms',
+  })
+  @IsString()
+  @MaxLength(64)
+  type!: string;
+  @ApiPropertyOptional({ maxLength: 64 }) @IsOptional() @MaxLength(64) @IsString() code?: string;
+  @ApiPropertyOptional({ maxLength: 32 }) @IsOptional() @MaxLength(32) @IsString() severity?: string;
+  @ApiPropertyOptional({ maxLength: 64 }) @IsOptional() @MaxLength(64) @IsString() category?: string;
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @MaxLength(500)
+  @IsString()
+  description?: string;
+  @ApiPropertyOptional({ maxLength: 40, description: "Default: the body's timestamp" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  timestamp?: string;
 }
 
 /**
@@ -66,15 +96,26 @@ export class SeedEventDto {
  * refused): its devices must move over unchanged.
  */
 export class SeedIngestionDto {
+  @ApiProperty({ example: 'MTR-001', pattern: '^[A-Za-z0-9_-]{1,32}$' })
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'meterNumber must be 1-32 letters, digits, "_" or "-"' })
   meterNumber!: string;
 
-  @IsOptional() @ValidateNested() @Type(() => SeedReadingsDto) readings?: SeedReadingsDto;
+  @ApiPropertyOptional({ type: SeedReadingsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SeedReadingsDto)
+  readings?: SeedReadingsDto;
 
   /** `[{ obisCode, value, unit?, scaler? }]` or `{ "<obis>": value }`, like a meter's answer. */
-  @IsOptional() obisReadings?: unknown;
+  @ApiPropertyOptional({
+    type: Object,
+    description: '`[{ obisCode, value, unit?, scaler? }]` or `{ "<obis>": value }`, like a meter\'s answer',
+  })
+  @IsOptional()
+  obisReadings?: unknown;
 
+  @ApiPropertyOptional({ type: [SeedEventDto], maxItems: 50 })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)
@@ -82,9 +123,15 @@ export class SeedIngestionDto {
   @Type(() => SeedEventDto)
   events?: SeedEventDto[];
 
-  @IsString() @MaxLength(40) timestamp!: string;
+  @ApiProperty({ maxLength: 40, description: 'When the readings were taken (ISO 8601 or epoch)' })
+  @IsString()
+  @MaxLength(40)
+  timestamp!: string;
 
-  @IsString() @MaxLength(512) authentication!: string;
+  @ApiProperty({ maxLength: 512, description: 'METER_INGESTION_KEY' })
+  @IsString()
+  @MaxLength(512)
+  authentication!: string;
 }
 
 /** The seed body's readings as a push in the readings format (`decodePushedReadings` input), or null. */

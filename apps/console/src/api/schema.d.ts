@@ -41,7 +41,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/auth/login": {
+    "/push/readings": {
         parameters: {
             query?: never;
             header?: never;
@@ -50,23 +50,83 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange username and password for an access token (public, rate limited) */
-        post: operations["AuthController_login"];
+        /**
+         * A reading pushed by a meter: { meterNumber, timestamp } + its answer in either read format
+         * @description Accepted (202) once queued for storage; stored like a polled read with readingType push.
+         */
+        post: operations["PushController_readings"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/auth/me": {
+    "/push/alarms": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The authenticated user (any role) */
-        get: operations["AuthController_me"];
+        get?: never;
+        put?: never;
+        /** An alarm raised by a meter; data is null when the meter had already sent it */
+        post: operations["PushController_alarms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/meters/{id}/push-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create or rotate a meter's push secret (roles: admin, operator); shown once, stored encrypted */
+        post: operations["PushSecretsController_issueSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/meters/data-ingestion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The seed system's meter push (off unless METER_INGESTION_KEY is set; `authentication` = that key)
+         * @description Body validated by the service with unknown fields stripped: the seed devices send it unchanged (docs/push.md). Nothing is stored unless all of it is valid.
+         */
+        post: operations["SeedIngestionController_dataIngestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alarms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alarms pushed by meters, newest first (filters state, area, meter; page, limit ≤ 100)
+         * @description pagination.total stops counting at 10,000.
+         */
+        get: operations["AlarmsController_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -75,77 +135,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/users": {
+    "/api/alarms/{id}/ack": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** List users (roles: admin) */
-        get: operations["UsersController_list"];
+        get?: never;
         put?: never;
-        /** Create a user with a role (roles: admin). 409 when the username is taken. */
-        post: operations["UsersController_create"];
+        /** Acknowledge an open alarm (roles: admin, operator); 409 when it is not open */
+        post: operations["AlarmsController_acknowledge"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
-        trace?: never;
-    };
-    "/api/users/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get a user (roles: admin) */
-        get: operations["UsersController_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Change a user's password, role or active flag (roles: admin). 409 for the last active admin. */
-        patch: operations["UsersController_update"];
-        trace?: never;
-    };
-    "/api/areas": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List areas with their live meter count (any role) */
-        get: operations["AreasController_list"];
-        put?: never;
-        /** Create an area (roles: admin, operator). 409 when the name or code exists. */
-        post: operations["AreasController_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/areas/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get an area by id or code (any role) */
-        get: operations["AreasController_get"];
-        put?: never;
-        post?: never;
-        /** Delete an area that no meter references (roles: admin). 409 otherwise. */
-        delete: operations["AreasController_remove"];
-        options?: never;
-        head?: never;
-        /** Update an area (roles: admin, operator). 409 when the name or code exists. */
-        patch: operations["AreasController_update"];
         trace?: never;
     };
     "/api/meters/batch/enable-all-online": {
@@ -228,6 +232,200 @@ export interface paths {
         patch: operations["MetersController_update"];
         trace?: never;
     };
+    "/api/areas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List areas with their live meter count (any role) */
+        get: operations["AreasController_list"];
+        put?: never;
+        /** Create an area (roles: admin, operator). 409 when the name or code exists. */
+        post: operations["AreasController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/areas/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an area by id or code (any role) */
+        get: operations["AreasController_get"];
+        put?: never;
+        post?: never;
+        /** Delete an area that no meter references (roles: admin). 409 otherwise. */
+        delete: operations["AreasController_remove"];
+        options?: never;
+        head?: never;
+        /** Update an area (roles: admin, operator). 409 when the name or code exists. */
+        patch: operations["AreasController_update"];
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchange username and password for an access token (public, rate limited) */
+        post: operations["AuthController_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the caller's tokens: every access token of this user stops working at once and their live sockets are disconnected (API keys are revoked with DELETE /api/api-keys/:id instead) */
+        post: operations["AuthController_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The authenticated user (any role) */
+        get: operations["AuthController_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List users (roles: admin) */
+        get: operations["UsersController_list"];
+        put?: never;
+        /** Create a user with a role (roles: admin). 409 when the username is taken. */
+        post: operations["UsersController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a user (roles: admin) */
+        get: operations["UsersController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a user's password, role or active flag (roles: admin). 409 for the last active admin. */
+        patch: operations["UsersController_update"];
+        trace?: never;
+    };
+    "/api/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List API keys with their last use, newest first (roles: admin) */
+        get: operations["ApiKeysController_list"];
+        put?: never;
+        /** Create an integration key with a role, optional areas and expiry (roles: admin). The key is in this answer only; send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+        post: operations["ApiKeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API key at once (roles: admin); it stays listed as revoked */
+        delete: operations["ApiKeysController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/board-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open Bull Board for 15 minutes (admin): sets an HttpOnly cookie for /admin/queues */
+        post: operations["BoardSessionController_open"];
+        /** Close the Bull Board session of this browser (clears its cookie) */
+        delete: operations["BoardSessionController_close"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit trail, newest first (roles: admin): filter by actor, target, action and time; page with `before` = the previous page's pagination.nextBefore (null on the last page) */
+        get: operations["AuditController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/obis": {
         parameters: {
             query?: never;
@@ -288,6 +486,74 @@ export interface paths {
         };
         /** Read records (newest first); with obisCode a [{ timestamp, value, unit }] series (oldest first); with bucket=15m|1h|1d per-bucket avg/min/max/last/count */
         get: operations["ReadingsController_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/meters/{id}/load-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Load profile entries (1-0:99.1.0.255) in [from, to): UTC timestamps, physical values by OBIS code, status flags */
+        get: operations["LoadProfilesController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/meters/{id}/load-profile/completeness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Expected, collected and missing intervals in [from, to), per UTC day */
+        get: operations["LoadProfilesController_completeness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/completeness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Load profile completeness KPI of a UTC day: meters with every interval, with gaps, share collected, worst meters */
+        get: operations["ReportsController_completeness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/clock-drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meters whose clock is furthest from true time, flagged beyond CLOCK_DRIFT_MAX_S */
+        get: operations["ReportsController_clockDrift"];
         put?: never;
         post?: never;
         delete?: never;
@@ -419,30 +685,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        SetPollingIntervalDto: {
-            /**
-             * @description Fleet-wide polling interval in ms (the same bounds as METER_POLLING_INTERVAL)
-             * @example 60000
-             */
-            intervalMs: number;
-        };
-        PollingIntervalDto: {
-            /**
-             * @description The interval in force from now on
-             * @example 60000
-             */
-            intervalMs: number;
-            /** @example 30000 */
-            previousIntervalMs: number | null;
-            /** @description True when this instance already rewrote the schedules; false when another api instance was reconciling at that moment (the change is then applied within 5 s) */
-            schedulesUpdated: boolean;
-        };
-        LoginDto: {
-            /** @example admin */
-            username: string;
-            /** Format: password */
-            password: string;
-        };
         ApiErrorDto: {
             /**
              * @example false
@@ -457,32 +699,197 @@ export interface components {
             /** @description Set on 500 answers; the same id is in the server log. */
             correlationId?: string;
         };
-        CreateUserDto: {
-            /** @example jane.operator */
-            username: string;
-            /** Format: password */
-            password: string;
+        QueueDepthsDto: {
+            waiting: number;
+            active: number;
+            delayed: number;
+            failed: number;
+        };
+        PollingQueuesDto: {
+            poll: components["schemas"]["QueueDepthsDto"];
+            command: components["schemas"]["QueueDepthsDto"];
+        };
+        ResponseTimesDto: {
+            p50: number | null;
+            p95: number | null;
+            p99: number | null;
+        };
+        LastIntervalStatsDto: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @description Meters read in the interval */
+            polled: number;
+            succeeded: number;
+            failed: number;
+            /** @description Meter response times (ms); null without reads */
+            responseTimeMs: components["schemas"]["ResponseTimesDto"];
+        };
+        PollingStatusDto: {
+            /** @description Schedules in place and at least one live worker */
+            isPolling: boolean;
+            /** @description The fleet-wide interval in force (PostgreSQL settings) */
+            pollingIntervalMs: number;
+            activePolls: number;
+            maxConcurrentPolls: number;
+            /** @description Live meters online; counted at most 2000 ms ago */
+            onlineMeterCount: number;
+            /** @description Live meters offline; counted at most 2000 ms ago */
+            offlineMeterCount: number;
+            /** @description Live workers (fresh heartbeat) */
+            workers: number;
+            queues: components["schemas"]["PollingQueuesDto"];
+            /** @description The last interval whose reads can no longer be in flight */
+            lastInterval: components["schemas"]["LastIntervalStatsDto"];
+        };
+        PollingIntervalDto: {
+            /**
+             * @description The interval in force from now on
+             * @example 60000
+             */
+            intervalMs: number;
+            /** @example 30000 */
+            previousIntervalMs: number | null;
+            /** @description True when this instance already rewrote the schedules; false when another api instance was reconciling at that moment (the change is then applied within 5 s) */
+            schedulesUpdated: boolean;
+        };
+        SetPollingIntervalDto: {
+            /**
+             * @description Fleet-wide polling interval in ms (the same bounds as METER_POLLING_INTERVAL)
+             * @example 60000
+             */
+            intervalMs: number;
+        };
+        AcceptedReadDto: {
+            meterId: string;
+            /** @description The reading instant, UTC */
+            readAt: string;
             /** @enum {string} */
-            role: "admin" | "operator" | "viewer";
+            communicationStatus: "success" | "partial" | "failed";
+            /** @description Values accepted */
+            values: number;
         };
-        UpdateUserDto: {
-            /** Format: password */
-            password?: string;
+        AlarmDto: {
+            id: string;
+            meterId: string;
+            meterNumber: string;
+            areaId: string;
+            /** @example power-failure */
+            alarm: string;
             /** @enum {string} */
-            role?: "admin" | "operator" | "viewer";
-            isActive?: boolean;
+            severity: "info" | "warning" | "critical";
+            /** @enum {string} */
+            state: "open" | "acknowledged" | "cleared";
+            /** Format: date-time */
+            raisedAt: string;
+            /** Format: date-time */
+            receivedAt: string;
+            details: Record<string, never> | null;
+            /** @description username */
+            acknowledgedBy: Record<string, never> | null;
+            acknowledgedAt: Record<string, never> | null;
+            clearedAt: Record<string, never> | null;
         };
-        CreateAreaDto: {
-            /** @example Downtown */
-            name: string;
-            /** @example DT-01 */
-            code: string;
-            description?: Record<string, never> | null;
+        PushAlarmDto: {
+            /** @example MTR-001 */
+            meterNumber: string;
+            /** @enum {string} */
+            alarm: "power-failure" | "power-restored" | "cover-open" | "tamper" | "clock-invalid";
+            /**
+             * @description ISO 8601: when the meter raised it
+             * @example 2026-01-30T10:00:00Z
+             */
+            timestamp: string;
+            details?: Record<string, never>;
         };
-        UpdateAreaDto: {
-            name?: string;
+        IssuedPushSecretDto: {
+            meterId: string;
+            meterNumber: string;
+            /** @description Shown once: only its encrypted form is stored */
+            secret: string;
+            /** @description How the meter signs its pushes with it */
+            header: string;
+        };
+        SeedIngestionResultDto: {
+            /** @description Readings stored (0 or 1) */
+            readings: number;
+            /** @description Events raised as alarms */
+            alarms: number;
+        };
+        SeedTamperStatusDto: {
+            coverOpen?: boolean;
+            magneticTamper?: boolean;
+            reverseFlow?: boolean;
+            neutralDisturbance?: boolean;
+        };
+        SeedReadingsDto: {
+            /** @description kWh (stored as 1-0:15.8.0.255 in Wh) */
+            totalEnergy?: number;
+            /** @description V */
+            voltage?: number;
+            /** @description A */
+            current?: number;
+            /** @description kW (stored as 1-0:1.7.0.255 in W) */
+            power?: number;
+            /** @description Hz */
+            frequency?: number;
+            powerFactor?: number;
+            /** @description Not stored */
+            reactiveEnergy?: number;
+            /** @description Not stored */
+            apparentEnergy?: number;
+            /** @description Not stored */
+            tamperStatus?: components["schemas"]["SeedTamperStatusDto"];
+            /** @description Not stored */
+            relayStatus?: string;
+        };
+        SeedEventDto: {
+            /**
+             * @description TAMPER_DETECTED, POWER_OUTAGE, POWER_RESTORED, COVER_OPEN, CLOCK_INVALID raise alarms
+             * @example TAMPER_DETECTED
+             */
+            type: string;
             code?: string;
-            description?: Record<string, never> | null;
+            severity?: string;
+            category?: string;
+            description?: string;
+            /** @description Default: the body's timestamp */
+            timestamp?: string;
+        };
+        SeedIngestionDto: {
+            /** @example MTR-001 */
+            meterNumber: string;
+            readings?: components["schemas"]["SeedReadingsDto"];
+            /** @description `[{ obisCode, value, unit?, scaler? }]` or `{ "<obis>": value }`, like a meter's answer */
+            obisReadings?: Record<string, never>;
+            events?: components["schemas"]["SeedEventDto"][];
+            /** @description When the readings were taken (ISO 8601 or epoch) */
+            timestamp: string;
+            /** @description METER_INGESTION_KEY */
+            authentication: string;
+        };
+        PaginationDto: {
+            total: number;
+            page: number;
+            pages: number;
+            limit: number;
+        };
+        OnlineConfigurationDto: {
+            /**
+             * @example online
+             * @enum {string}
+             */
+            status: "online" | "offline" | "active" | "warehouse" | "faulty";
+            /** @example 192.168.1.100 */
+            ipAddress: string;
+            /** @example 8080 */
+            port: number;
+        };
+        BatchConfigurationResultDto: {
+            matchedCount: number;
+            modifiedCount: number;
+            configuration: components["schemas"]["OnlineConfigurationDto"];
         };
         EnableAllOnlineDto: {
             /**
@@ -520,6 +927,45 @@ export interface components {
              * @enum {string}
              */
             status: "online" | "offline" | "active" | "warehouse" | "faulty";
+        };
+        MeterAreaDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            code: string;
+        };
+        MeterDto: {
+            /** Format: uuid */
+            id: string;
+            meterNumber: string;
+            /** @enum {string} */
+            meterType: "single-phase" | "three-phase" | "prepaid" | "postpaid";
+            brand: string;
+            model: string;
+            area: components["schemas"]["MeterAreaDto"];
+            ipAddress: string | null;
+            port: number | null;
+            /** @enum {string} */
+            status: "online" | "offline" | "active" | "warehouse" | "faulty";
+            firmware: string | null;
+            /** @description null = the default OBIS set */
+            obisCodes: string[] | null;
+            /** Format: date-time */
+            lastSeen: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        MeterPaginationDto: {
+            total: number;
+            page: number;
+            pages: number;
+            limit: number;
+            /** @description true: total is the exact number of matching meters. false: more than 1,000 match and total (and pages) is PostgreSQL's estimate, so that a broad filter never counts the whole fleet. */
+            totalExact: boolean;
+            /** @description Pass as cursor for the next page; null when this page is not full (the last one). */
+            nextCursor: string | null;
         };
         CreateMeterDto: {
             /** @example MTR-001 */
@@ -576,6 +1022,151 @@ export interface components {
             firmware?: Record<string, never> | null;
             obisCodes?: string[] | null;
         };
+        AreaDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            code: string;
+            description: string | null;
+            /** @description Live (not deleted) meters in the area */
+            meterCount: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CreateAreaDto: {
+            /** @example Downtown */
+            name: string;
+            /** @example DT-01 */
+            code: string;
+            description?: Record<string, never> | null;
+        };
+        UpdateAreaDto: {
+            name?: string;
+            code?: string;
+            description?: Record<string, never> | null;
+        };
+        UserDto: {
+            /** Format: uuid */
+            id: string;
+            username: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer";
+            isActive: boolean;
+            /** @description Empty: fleet-wide */
+            areaIds: string[];
+            /** Format: date-time */
+            lastLoginAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        LoginResultDto: {
+            /** @description JWT (HS256) for `Authorization: Bearer <token>` */
+            token: string;
+            user: components["schemas"]["UserDto"];
+        };
+        LoginDto: {
+            /** @example admin */
+            username: string;
+            /** Format: password */
+            password: string;
+        };
+        CreateUserDto: {
+            /** @example jane.operator */
+            username: string;
+            /** Format: password */
+            password: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer";
+            /** @description Areas (ids) this account may see and act on; empty or absent means fleet-wide. Not for admins. */
+            areaIds?: string[];
+        };
+        UpdateUserDto: {
+            /** Format: password */
+            password?: string;
+            /** @enum {string} */
+            role?: "admin" | "operator" | "viewer";
+            isActive?: boolean;
+            /** @description Areas (ids) this account may see and act on; empty or absent means fleet-wide. Not for admins. */
+            areaIds?: string[];
+        };
+        CreatedApiKeyDto: {
+            /** Format: uuid */
+            id: string;
+            /** @description The secret: shown this once, only its hash is stored */
+            key: string;
+        };
+        CreateApiKeyDto: {
+            /** @example billing-integration */
+            name: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer";
+            /** @description Areas (ids) this account may see and act on; empty or absent means fleet-wide. Not for admins. */
+            areaIds?: string[];
+            /**
+             * Format: date-time
+             * @description After this instant the key is refused; absent: no expiry
+             */
+            expiresAt?: string;
+        };
+        ApiKeyDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description The first characters of the key, to recognise it */
+            prefix: string;
+            /** @enum {string} */
+            role: "admin" | "operator" | "viewer";
+            /** @description Empty: fleet-wide */
+            areaIds: string[];
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        BoardSessionDto: {
+            /**
+             * @description Where the session cookie is valid
+             * @example /admin/queues
+             */
+            path: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        AuditEntryDto: {
+            id: number;
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            actorType: "user" | "api-key" | "anonymous";
+            actorId: string | null;
+            actorName: string;
+            /** @example meter.update */
+            action: string;
+            targetType: string | null;
+            targetId: string | null;
+            /** @enum {string} */
+            outcome: "success" | "refused" | "failed";
+            statusCode: number;
+            /** @description Bounded before/after or request/result summary */
+            changes: Record<string, never> | null;
+            requestId: string | null;
+            sourceAddress: string | null;
+        };
+        AuditPaginationDto: {
+            limit: number;
+            /** @description Pass as `before` for the next (older) page; null on the last page */
+            nextBefore: number | null;
+        };
         ObisDefinitionDto: {
             /** @example 1-0:1.8.0.255 */
             code: string;
@@ -607,13 +1198,13 @@ export interface components {
             /** @example Voltage L1 */
             name: string | null;
             /** @example 2301 */
-            rawValue: (number | string) | null;
+            rawValue: (number | null) | (string | null);
             /** @example -1 */
             scaler: number | null;
             /** @example V */
             unit: string | null;
             /** @example 230.1 */
-            value: (number | string) | null;
+            value: (number | null) | (string | null);
             /** @enum {string} */
             quality: "good" | "questionable" | "error";
         };
@@ -625,7 +1216,7 @@ export interface components {
             /** @description Time of the latest read that returned values */
             readAt: string | null;
             /** @enum {string|null} */
-            readingType: "scheduled" | "on-demand" | null;
+            readingType: "scheduled" | "on-demand" | "push" | null;
             /** @enum {string|null} */
             communicationStatus: "success" | "partial" | "failed" | null;
             responseTime: number | null;
@@ -640,23 +1231,130 @@ export interface components {
             id: number;
             readAt: string;
             /** @enum {string} */
-            readingType: "scheduled" | "on-demand";
+            readingType: "scheduled" | "on-demand" | "push";
             /** @enum {string} */
             communicationStatus: "success" | "partial" | "failed";
             responseTime: number;
             error: string | null;
             readings: components["schemas"]["ObisReadingDto"][];
         };
-        ReadObisDto: {
+        SeriesPointDto: {
+            timestamp: string;
+            value: (number | null) | (string | null);
+            unit: string | null;
+            /** @enum {string} */
+            quality: "good" | "questionable" | "error";
+        };
+        BucketPointDto: {
+            /** @description Start of the bucket (UTC-aligned) */
+            timestamp: string;
+            avg: number;
+            min: number;
+            max: number;
+            /** @description Latest value in the bucket */
+            last: number;
+            count: number;
+        };
+        ProfileValueDto: {
+            /** @description Physical value (raw × 10^scaler) */
+            value: number | null;
+            unit: string;
+        };
+        CaptureObjectDto: {
+            /** @example 1-0:1.8.0.255 */
+            obisCode: string;
+            /** @example Wh */
+            unit: string;
+            /** @example 0 */
+            scaler: number;
+        };
+        LoadProfileEntryDto: {
             /**
-             * @description Any accepted spelling; absent or empty means the meter's configured codes (or the 17 defaults)
-             * @example [
-             *       "1-0:15.8.0.255",
-             *       "1-0:32.7.0.255",
-             *       "1-0:31.7.0.255"
-             *     ]
+             * @description Capture instant, UTC
+             * @example 2026-11-29T00:15:00.000Z
              */
-            obisCodes?: string[];
+            timestamp: string;
+            /** @description Values by OBIS code */
+            values: {
+                [key: string]: components["schemas"]["ProfileValueDto"];
+            };
+            /** @description DLMS status word */
+            status: number;
+            flags: ("criticalError" | "clockInvalid" | "dataNotValid" | "daylightSaving" | "clockAdjusted" | "powerDown")[];
+        };
+        LoadProfileDto: {
+            meterId: string;
+            meterNumber: string;
+            /** @example 1-0:99.1.0.255 */
+            profile: string;
+            from: string;
+            to: string;
+            capturePeriodSec: number | null;
+            captureObjects: components["schemas"]["CaptureObjectDto"][];
+            entries: components["schemas"]["LoadProfileEntryDto"][];
+            /** @description True when the range held more than 10000 entries (the first are given) */
+            truncated: boolean;
+        };
+        CompletenessDayDto: {
+            /** @example 2026-11-29 */
+            date: string;
+            expected: number;
+            collected: number;
+            missing: number;
+        };
+        CompletenessDto: {
+            meterId: string;
+            meterNumber: string;
+            from: string;
+            to: string;
+            capturePeriodSec: number;
+            /** @description Capture instants in [from, min(to, now)) */
+            expected: number;
+            collected: number;
+            missing: number;
+            /** @description Per UTC day */
+            days: components["schemas"]["CompletenessDayDto"][];
+        };
+        MeterCompletenessDto: {
+            meterId: string;
+            meterNumber: string;
+            expected: number;
+            collected: number;
+            missing: number;
+        };
+        FleetCompletenessDto: {
+            /** @example 2026-11-29 */
+            date: string;
+            areaId: string | null;
+            /** @description Polled meters (online or offline) in scope */
+            meters: number;
+            /** @description Meters with every interval of the day (so far) */
+            metersComplete: number;
+            metersWithGaps: number;
+            intervalsExpected: number;
+            intervalsCollected: number;
+            /** @description intervalsCollected / intervalsExpected (1 when nothing was expected) */
+            shareCollected: number;
+            /** @description The 10 meters missing most */
+            worst: components["schemas"]["MeterCompletenessDto"][];
+        };
+        ClockDriftMeterDto: {
+            meterId: string;
+            meterNumber: string;
+            /** @description Meter clock minus true time, seconds (positive: fast) */
+            driftSeconds: number;
+            checkedAt: string;
+            /** @description Beyond CLOCK_DRIFT_MAX_S */
+            flagged: boolean;
+            syncRequestedAt: string | null;
+        };
+        ClockDriftReportDto: {
+            maxDriftSeconds: number;
+            /** @description Meters whose drift is known */
+            checked: number;
+            flagged: number;
+            /** @description Worst first */
+            meters: components["schemas"]["ClockDriftMeterDto"][];
         };
         ReadObisResultDto: {
             meterId: string;
@@ -672,6 +1370,26 @@ export interface components {
             error?: string;
             commandId: string;
         };
+        ReadObisDto: {
+            /**
+             * @description Any accepted spelling; absent or empty means the meter's configured codes (or the 17 defaults)
+             * @example [
+             *       "1-0:15.8.0.255",
+             *       "1-0:32.7.0.255",
+             *       "1-0:31.7.0.255"
+             *     ]
+             */
+            obisCodes?: string[];
+        };
+        WriteObisResultDto: {
+            commandId: string;
+            meterId: string;
+            meterNumber: string;
+            obisCode: string;
+            value: string | number;
+            previousValue: (string | null) | (number | null) | (boolean | null);
+            responseTime: number;
+        };
         WriteObisDto: {
             /** @example 0-0:96.3.10.255 */
             obisCode: string;
@@ -681,18 +1399,12 @@ export interface components {
              */
             value: string | number | boolean;
         };
-        WriteObisResultDto: {
-            commandId: string;
-            meterId: string;
-            meterNumber: string;
-            obisCode: string;
-            value: string | number;
-            previousValue: (string | number) | null;
-            responseTime: number;
-        };
         CommandRequesterDto: {
             id: string | null;
+            /** @description The user's name, or the API key's name */
             username: string | null;
+            /** @enum {string} */
+            kind: "user" | "api-key";
         };
         CommandRecordDto: {
             id: string;
@@ -712,6 +1424,51 @@ export interface components {
             requestedAt: string;
             completedAt: string | null;
         };
+        RealtimeStatsDto: {
+            /** @description Socket.IO clients connected to this instance */
+            connectedClients: number;
+            /** @description Room memberships of those clients */
+            roomMemberships: number;
+            /** @description Numbered events (from this system's publishers) read from the stream */
+            received: number;
+            /** @description Events handed to this instance's Socket.IO server */
+            accepted: number;
+            /** @description Events that never reached this instance (sequence gaps) */
+            lost: number;
+            /** @description Number of gaps (each may cover several events) */
+            gaps: number;
+            /** @description Repeated or out-of-order events, not delivered */
+            duplicates: number;
+            /** @description Stream entries that could not be decoded or delivered */
+            malformed: number;
+            /** @description Times the stream reader's Redis connection dropped */
+            readerInterruptions: number;
+            readerConnected: boolean;
+            /** @description Id of the last stream entry read */
+            streamOffset: string | null;
+            /** @description Publishers seen */
+            publishers: number;
+            /** @description Reconnecting clients given the events they missed */
+            recoveredSessions: number;
+            /** @description Events given to those clients */
+            recoveredEvents: number;
+            /** @description Recovered clients that may have missed events */
+            recoveryGaps: number;
+        };
+        LivenessDto: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        ReadinessDto: {
+            /** @enum {string} */
+            status: "ok";
+            /** @enum {string} */
+            database: "up";
+            /** @enum {string} */
+            redis: "up";
+            /** @enum {string} */
+            queues: "up";
+        };
     };
     responses: never;
     parameters: never;
@@ -730,11 +1487,38 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["PollingStatusDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -751,30 +1535,50 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PollingIntervalDto"];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["PollingIntervalDto"];
+                    };
                 };
             };
-        };
-    };
-    AuthController_login: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LoginDto"];
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
-        };
-        responses: {
-            429: {
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -784,111 +1588,317 @@ export interface operations {
             };
         };
     };
-    AuthController_me: {
+    PushController_readings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t.body)> */
+                "x-meter-signature"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            200: {
+            /** @description Queued for storage */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["AcceptedReadDto"];
+                    };
+                };
             };
-        };
-    };
-    UsersController_list: {
-        parameters: {
-            query?: {
-                page?: number;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired, replayed or wrong X-Meter-Signature, or a meter without a push secret */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Body larger than 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Too many pushes from this meter: slow down */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
-    UsersController_create: {
+    PushController_alarms: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t.body)> */
+                "x-meter-signature"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateUserDto"];
+                "application/json": components["schemas"]["PushAlarmDto"];
             };
         };
         responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["AlarmDto"] | null;
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired, replayed or wrong X-Meter-Signature, or a meter without a push secret */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Body larger than 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Too many pushes from this meter: slow down */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    PushSecretsController_issueSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Meter id (uuid) or meterNumber */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["IssuedPushSecretDto"];
+                    };
+                };
             };
-        };
-    };
-    UsersController_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin, operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No such meter (or deleted, or outside the caller's areas) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
-    UsersController_update: {
+    SeedIngestionController_dataIngestion: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateUserDto"];
+                "application/json": components["schemas"]["SeedIngestionDto"];
             };
         };
         responses: {
+            /** @description Stored (a body already stored is not stored twice) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["SeedIngestionResultDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description `authentication` does not match METER_INGESTION_KEY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description The route is off (no METER_INGESTION_KEY), or no such meter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Body larger than 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Too many pushes from this meter: retry after the meter's push interval */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
-    AreasController_list: {
+    AlarmsController_list: {
         parameters: {
             query?: {
                 page?: number;
                 limit?: number;
+                state?: "open" | "acknowledged" | "cleared";
+                /** @description Area id (uuid) */
+                area?: string;
+                /** @description Meter id (uuid) or meter number */
+                meter?: string;
             };
             header?: never;
             path?: never;
@@ -896,96 +1906,129 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AlarmDto"][];
+                        pagination: components["schemas"]["PaginationDto"];
+                    };
+                };
             };
-        };
-    };
-    AreasController_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreateAreaDto"];
-            };
-        };
-        responses: {
-            201: {
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
-    AreasController_get: {
+    AlarmsController_acknowledge: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description Area id (uuid) or code */
+                /** @description Alarm id (uuid) */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["AlarmDto"];
+                    };
+                };
             };
-        };
-    };
-    AreasController_remove: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Area id (uuid) or code */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
+            /** @description The id is not a uuid */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
-        };
-    };
-    AreasController_update: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Area id (uuid) or code */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["UpdateAreaDto"];
-            };
-        };
-        responses: {
-            200: {
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin, operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No such alarm (or outside the caller's areas) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description The alarm is not open (acknowledged or cleared): nothing was changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1002,11 +2045,56 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["BatchConfigurationResultDto"];
+                    };
+                };
+            };
+            /** @description Invalid body, or an address outside METER_ALLOWED_NETWORKS */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1023,11 +2111,65 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["BatchConfigurationResultDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin, operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Some listed meters do not exist (named); nothing was changed */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1043,6 +2185,8 @@ export interface operations {
                 brand?: string;
                 /** @description Substring of meterNumber, brand or model, case-insensitive */
                 search?: string;
+                /** @description pagination.nextCursor of the previous page: continues right after it (keyset; as fast at any depth, stable while meters are added or removed). When given, page is ignored. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1050,11 +2194,46 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["MeterDto"][];
+                        pagination: components["schemas"]["MeterPaginationDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1071,11 +2250,65 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["MeterDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin, operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A live meter already has this meterNumber */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1091,11 +2324,47 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["MeterDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1111,11 +2380,56 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The meter as it was */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["MeterDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1135,11 +2449,1262 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["MeterDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin, operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A live meter already has this meterNumber */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AreasController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AreaDto"][];
+                        pagination: components["schemas"]["PaginationDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AreasController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAreaDto"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["AreaDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin, operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description An area already has this name or code */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AreasController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Area id (uuid) or code */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["AreaDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AreasController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Area id (uuid) or code */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The area as it was */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["AreaDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Meters still reference the area */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AreasController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Area id (uuid) or code */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAreaDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["AreaDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin, operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description An area already has this name or code */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AuthController_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["LoginResultDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Wrong username or password, or the user is deactivated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Too many logins from this address: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AuthController_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out (for an API key: nothing to end, the key stays valid) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        /**
+                         * @description Always null: the message says what was done
+                         * @example null
+                         */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AuthController_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["UserDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    UsersController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["UserDto"][];
+                        pagination: components["schemas"]["PaginationDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    UsersController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserDto"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["UserDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description The username is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    UsersController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["UserDto"];
+                    };
+                };
+            };
+            /** @description id is not a UUID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    UsersController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["UserDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description It would leave no active admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    ApiKeysController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ApiKeyDto"][];
+                        pagination: components["schemas"]["PaginationDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    ApiKeysController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
+        };
+        responses: {
+            /** @description Created: the key is shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["CreatedApiKeyDto"];
+                    };
+                };
+            };
+            /** @description Invalid name, role, areas (unknown, or given to an admin) or expiry */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    ApiKeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked: the key as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["ApiKeyDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Not found (or deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    BoardSessionController_open: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Session opened: the Set-Cookie header carries it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["BoardSessionDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /**
+             * @description The caller's role may not do this
+             *
+             *     Only for roles: admin
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    BoardSessionController_close: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Session closed: the Set-Cookie header clears it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        /**
+                         * @description Always null: the message says what was done
+                         * @example null
+                         */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /**
+             * @description The caller's role may not do this
+             *
+             *     Only for roles: admin
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AuditController_list: {
+        parameters: {
+            query?: {
+                /** @description Actor: a user or API key id, or its name */
+                actor?: string;
+                /** @description Target id (e.g. a meter, user, area or key id) */
+                target?: string;
+                /** @description An action (`meter.update`), or a prefix ending in "." (`meter.`) */
+                action?: string;
+                from?: string;
+                to?: string;
+                /** @description The previous page's pagination.nextBefore */
+                before?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AuditEntryDto"][];
+                        pagination: components["schemas"]["AuditPaginationDto"];
+                    };
+                };
+            };
+            /** @description Invalid filter, date, cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1157,12 +3722,46 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ObisDefinitionDto"][];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["ObisDefinitionDto"][];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
         };
@@ -1178,12 +3777,55 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ObisDefinitionDto"];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["ObisDefinitionDto"];
+                    };
+                };
+            };
+            /** @description Not an OBIS code */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No such code in the catalog */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
         };
@@ -1199,16 +3841,41 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LatestReadingDto"];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["LatestReadingDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
             /** @description No such meter (or deleted) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1241,12 +3908,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReadRecordDto"][];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ReadRecordDto"][] | components["schemas"]["SeriesPointDto"][] | components["schemas"]["BucketPointDto"][];
+                        pagination: components["schemas"]["PaginationDto"];
+                    };
                 };
             };
             /** @description Invalid dates, range over 31 days, bad code or limit */
@@ -1258,8 +3931,302 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
             /** @description No such meter (or deleted) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    LoadProfilesController_get: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 (inclusive); default to − 24 h */
+                from?: string;
+                /** @description ISO 8601 (exclusive); default now; at most 31 days after from */
+                to?: string;
+                /** @description csv answers text/csv */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                /** @description Meter id (uuid) or meterNumber */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries; with format=csv a text/csv attachment: timestamp, one column per OBIS code [unit], status, flags */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["LoadProfileDto"];
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid dates, reversed or too long a range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No such meter (or deleted, or outside the caller's areas) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    LoadProfilesController_completeness: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 (inclusive); default to − 7 days */
+                from?: string;
+                /** @description ISO 8601 (exclusive); default now; at most 92 days after from */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Meter id (uuid) or meterNumber */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["CompletenessDto"];
+                    };
+                };
+            };
+            /** @description Invalid dates, reversed or too long a range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No such meter (or deleted, or outside the caller's areas) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    ReportsController_completeness: {
+        parameters: {
+            query?: {
+                /** @description UTC day YYYY-MM-DD; default today (so far) */
+                date?: string;
+                /** @description Area id or code */
+                area?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["FleetCompletenessDto"];
+                    };
+                };
+            };
+            /** @description Invalid query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No such area (or outside the caller's areas) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    ReportsController_clockDrift: {
+        parameters: {
+            query?: {
+                /** @description Area id or code */
+                area?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["ClockDriftReportDto"];
+                    };
+                };
+            };
+            /** @description Invalid query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No such area (or outside the caller's areas) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1284,12 +4251,19 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReadObisResultDto"];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["ReadObisResultDto"];
+                    };
                 };
             };
             /** @description Malformed OBIS codes or more than 100 */
@@ -1301,7 +4275,20 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
-            /** @description Viewer role */
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /**
+             * @description Viewer role
+             *
+             *     Only for roles: operator, admin
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1337,6 +4324,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
+            /** @description PostgreSQL or Redis unavailable, no worker started the command in time, or the meter stayed busy */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
             /** @description The meter did not answer (timeout, refused, reset) */
             504: {
                 headers: {
@@ -1363,12 +4359,19 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WriteObisResultDto"];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["WriteObisResultDto"];
+                    };
                 };
             };
             /** @description Read-only or unknown code, invalid value, or the meter said 400 */
@@ -1380,7 +4383,20 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
-            /** @description Viewer role, or the meter said 403 */
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /**
+             * @description Viewer role, or the meter said 403
+             *
+             *     Only for roles: operator, admin
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1416,6 +4432,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
+            /** @description PostgreSQL or Redis unavailable, no worker started the command in time, or the meter stayed busy */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
             /** @description The meter did not answer */
             504: {
                 headers: {
@@ -1441,16 +4466,49 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CommandRecordDto"][];
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["CommandRecordDto"][];
+                        pagination: components["schemas"]["PaginationDto"];
+                    };
+                };
+            };
+            /** @description Invalid input: the message and details name each problem; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
             /** @description No such meter (or deleted) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1469,11 +4527,47 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["RealtimeStatsDto"];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or revoked bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description Only for roles: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+            /** @description A dependency (PostgreSQL or Redis) is unavailable: the message names it; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
             };
         };
     };
@@ -1486,11 +4580,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["LivenessDto"];
+                    };
+                };
             };
         };
     };
@@ -1503,6 +4606,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["ReadinessDto"];
+                    };
+                };
+            };
+            /** @description Not ready: the message names the missing dependencies, or shutting down */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1522,6 +4641,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @description What was done, on changes */
+                        message?: string;
+                        data: components["schemas"]["ReadinessDto"];
+                    };
+                };
+            };
+            /** @description Not ready: the message names the missing dependencies, or shutting down */
             503: {
                 headers: {
                     [name: string]: unknown;
