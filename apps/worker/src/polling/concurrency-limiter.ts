@@ -1,9 +1,12 @@
 /**
- * Counting semaphore: at most `limit` holders at once, waiters served first come first served.
+ * Counting semaphore: at most `limit` holders at once, waiters served first come first served. Waiters
+ * are read from a moving head rather than shift()ed: a backlog of batches can queue thousands of them,
+ * and shifting a long array copies it (seen as the worker's top function once it fell behind).
  */
 export class ConcurrencyLimiter {
   private active = 0;
-  private readonly waiters: Array<() => void> = [];
+  private waiters: Array<() => void> = [];
+  private head = 0;
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer');
@@ -21,10 +24,25 @@ export class ConcurrencyLimiter {
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiters.shift();
+      const next = this.nextWaiter();
       // The place passes straight to the next waiter, so `active` is unchanged.
       if (next) next();
       else this.active--;
     };
+  }
+
+  private nextWaiter(): (() => void) | undefined {
+    if (this.head === this.waiters.length) {
+      this.waiters = [];
+      this.head = 0;
+      return undefined;
+    }
+    const next = this.waiters[this.head++];
+    // Drop the served part once it is most of the array: amortised O(1) per waiter.
+    if (this.head >= 1024 && this.head * 2 >= this.waiters.length) {
+      this.waiters = this.waiters.slice(this.head);
+      this.head = 0;
+    }
+    return next;
   }
 }
