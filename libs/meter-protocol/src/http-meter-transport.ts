@@ -117,28 +117,13 @@ export abstract class HttpMeterTransport implements MeterTransport {
 
   async read(target: MeterTarget, obisCodes: readonly string[]): Promise<MeterReadResult> {
     const requested = requestedObisCodes(obisCodes);
-    const started = performance.now();
-    const response = await this.exchange(
-      target,
-      '/api/read',
-      { obisCodes: requested, meterNumber: target.meterNumber },
-      started,
-    );
-    const responseTime = elapsed(started);
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw MeterCommunicationError.httpError(
-        response.statusCode,
-        responseTime,
-        refusalReason(response.body, response.contentType),
-      );
-    }
-    const decoded = decodeJsonBody(response.body, response.contentType);
-    if (!decoded.ok) {
-      throw MeterCommunicationError.invalidResponse(decoded.reason, responseTime, response.statusCode);
-    }
-    const parsed = parseReadBody(decoded.json, requested);
+    const { json, responseTime, statusCode } = await this.readAnswer(target, {
+      obisCodes: requested,
+      meterNumber: target.meterNumber,
+    });
+    const parsed = parseReadBody(json, requested);
     if (!parsed.ok) {
-      throw MeterCommunicationError.invalidResponse(parsed.reason, responseTime, response.statusCode);
+      throw MeterCommunicationError.invalidResponse(parsed.reason, responseTime, statusCode);
     }
     const result: MeterReadResult = {
       communicationStatus: parsed.communicationStatus,
@@ -151,13 +136,29 @@ export abstract class HttpMeterTransport implements MeterTransport {
 
   async readProfile(target: MeterTarget, profile: string, from: Date, to: Date): Promise<MeterProfileResult> {
     const [code] = requestedObisCodes([profile]);
+    const { json, responseTime, statusCode } = await this.readAnswer(target, {
+      profile: code,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      meterNumber: target.meterNumber,
+    });
+    const parsed = parseProfileBody(json, code);
+    if (!parsed.ok) {
+      throw MeterCommunicationError.invalidResponse(parsed.reason, responseTime, statusCode);
+    }
+    return { ...parsed.page, responseTime };
+  }
+
+  /**
+   * One POST /api/read (registers or a profile page): the decoded JSON of a 2xx answer; any other status
+   * or an undecodable body is a MeterCommunicationError.
+   */
+  private async readAnswer(
+    target: MeterTarget,
+    payload: object,
+  ): Promise<{ json: unknown; responseTime: number; statusCode: number }> {
     const started = performance.now();
-    const response = await this.exchange(
-      target,
-      '/api/read',
-      { profile: code, from: from.toISOString(), to: to.toISOString(), meterNumber: target.meterNumber },
-      started,
-    );
+    const response = await this.exchange(target, '/api/read', payload, started);
     const responseTime = elapsed(started);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       throw MeterCommunicationError.httpError(
@@ -170,11 +171,7 @@ export abstract class HttpMeterTransport implements MeterTransport {
     if (!decoded.ok) {
       throw MeterCommunicationError.invalidResponse(decoded.reason, responseTime, response.statusCode);
     }
-    const parsed = parseProfileBody(decoded.json, code);
-    if (!parsed.ok) {
-      throw MeterCommunicationError.invalidResponse(parsed.reason, responseTime, response.statusCode);
-    }
-    return { ...parsed.page, responseTime };
+    return { json: decoded.json, responseTime, statusCode: response.statusCode };
   }
 
   async write(target: MeterTarget, obisCode: string, value: MeterWriteValue): Promise<MeterWriteResult> {
