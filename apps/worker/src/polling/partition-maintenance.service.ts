@@ -259,16 +259,9 @@ export class PartitionMaintenanceService {
     cutoff: Date,
     report: MaintenanceReport,
   ): Promise<void> {
-    for (let batch = 0; batch < EVENT_DELETE_MAX_BATCHES; batch++) {
-      const { rowCount } = await client.query(
-        `DELETE FROM meter_events WHERE id IN (
-           SELECT id FROM meter_events WHERE created_at < $1 ORDER BY created_at LIMIT ${EVENT_DELETE_BATCH})`,
-        [cutoff],
-      );
-      report.eventDeleteStatements++;
-      report.deletedEvents += rowCount ?? 0;
-      if ((rowCount ?? 0) < EVENT_DELETE_BATCH) return;
-    }
+    const { deleted, statements } = await deleteOlderInBatches(client, 'meter_events', 'created_at', cutoff);
+    report.deletedEvents += deleted;
+    report.eventDeleteStatements += statements;
   }
 
   /** Alarms received before `cutoff`, like events: batches through meter_alarms_received_idx, bounded per run. */
@@ -277,14 +270,31 @@ export class PartitionMaintenanceService {
     cutoff: Date,
     report: MaintenanceReport,
   ): Promise<void> {
-    for (let batch = 0; batch < EVENT_DELETE_MAX_BATCHES; batch++) {
-      const { rowCount } = await client.query(
-        `DELETE FROM meter_alarms WHERE id IN (
-           SELECT id FROM meter_alarms WHERE received_at < $1 ORDER BY received_at LIMIT ${EVENT_DELETE_BATCH})`,
-        [cutoff],
-      );
-      report.deletedAlarms += rowCount ?? 0;
-      if ((rowCount ?? 0) < EVENT_DELETE_BATCH) return;
-    }
+    report.deletedAlarms += (
+      await deleteOlderInBatches(client, 'meter_alarms', 'received_at', cutoff)
+    ).deleted;
   }
+}
+
+/**
+ * Deletes the rows of `table` whose `column` is before `cutoff`, EVENT_DELETE_BATCH per statement (each its
+ * own transaction, through the column's index), at most EVENT_DELETE_MAX_BATCHES statements per run.
+ */
+async function deleteOlderInBatches(
+  client: PoolClient,
+  table: string,
+  column: string,
+  cutoff: Date,
+): Promise<{ deleted: number; statements: number }> {
+  let deleted = 0;
+  for (let statements = 1; statements <= EVENT_DELETE_MAX_BATCHES; statements++) {
+    const { rowCount } = await client.query(
+      `DELETE FROM ${table} WHERE id IN (
+         SELECT id FROM ${table} WHERE ${column} < $1 ORDER BY ${column} LIMIT ${EVENT_DELETE_BATCH})`,
+      [cutoff],
+    );
+    deleted += rowCount ?? 0;
+    if ((rowCount ?? 0) < EVENT_DELETE_BATCH) return { deleted, statements };
+  }
+  return { deleted, statements: EVENT_DELETE_MAX_BATCHES };
 }
