@@ -104,28 +104,9 @@ export class PartitionMaintenanceService {
       deletedAlarms: 0,
       postponed: [],
     };
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-        MAINTENANCE_LOCK_KEY,
-      ]);
-      if (!rows[0].locked) return report;
-      report.ran = true;
-      try {
-        await client.query(`SET lock_timeout = ${MAINTENANCE_LOCK_TIMEOUT_MS}`);
-        await this.maintain(client, nowMs, report);
-      } finally {
-        await client.query('RESET lock_timeout');
-        await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY]);
-      }
-    } catch (error) {
-      // A client whose session may still hold the lock is destroyed rather than reused: that frees it.
-      broken = error as Error;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    report.ran = await underMaintenanceLock(this.pool, MAINTENANCE_LOCK_KEY, (client) =>
+      this.maintain(client, nowMs, report),
+    );
     if (
       report.created.length ||
       report.dropped.length ||
@@ -297,4 +278,37 @@ async function deleteOlderInBatches(
     if ((rowCount ?? 0) < EVENT_DELETE_BATCH) return { deleted, statements };
   }
   return { deleted, statements: EVENT_DELETE_MAX_BATCHES };
+}
+
+/**
+ * Runs `work` on a dedicated connection holding the advisory lock `key`, with lock_timeout
+ * MAINTENANCE_LOCK_TIMEOUT_MS; false, without running it, when another worker holds the lock. A connection
+ * whose session may still hold the lock after an error is destroyed rather than reused: that frees it.
+ */
+export async function underMaintenanceLock(
+  pool: Pool,
+  key: number,
+  work: (client: PoolClient) => Promise<void>,
+): Promise<boolean> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      key,
+    ]);
+    if (!rows[0].locked) return false;
+    try {
+      await client.query(`SET lock_timeout = ${MAINTENANCE_LOCK_TIMEOUT_MS}`);
+      await work(client);
+    } finally {
+      await client.query('RESET lock_timeout');
+      await client.query('SELECT pg_advisory_unlock($1)', [key]);
+    }
+    return true;
+  } catch (error) {
+    broken = error as Error;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }

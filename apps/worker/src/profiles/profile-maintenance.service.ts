@@ -2,7 +2,7 @@ import { WorkerEnv } from '@app/config';
 import { createProfilePartition, DAY_MS, PG_POOL, profilePartitionName, utcDayStart } from '@app/database';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Pool, PoolClient } from 'pg';
-import { PARTITION_DAYS_AHEAD, MAINTENANCE_LOCK_TIMEOUT_MS } from '../polling/partition-maintenance.service';
+import { PARTITION_DAYS_AHEAD, underMaintenanceLock } from '../polling/partition-maintenance.service';
 
 /** Serialises profile maintenance across workers (session-level advisory lock, one run at a time). */
 export const PROFILE_MAINTENANCE_LOCK_KEY = 0x6865_7332; // 'hes2'
@@ -42,27 +42,9 @@ export class ProfileMaintenanceService {
 
   async run(nowMs = Date.now()): Promise<ProfileMaintenanceReport> {
     const report: ProfileMaintenanceReport = { ran: false, created: [], dropped: [], postponed: [] };
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-        PROFILE_MAINTENANCE_LOCK_KEY,
-      ]);
-      if (!rows[0].locked) return report;
-      report.ran = true;
-      try {
-        await client.query(`SET lock_timeout = ${MAINTENANCE_LOCK_TIMEOUT_MS}`);
-        await this.maintain(client, nowMs, report);
-      } finally {
-        await client.query('RESET lock_timeout');
-        await client.query('SELECT pg_advisory_unlock($1)', [PROFILE_MAINTENANCE_LOCK_KEY]);
-      }
-    } catch (error) {
-      broken = error as Error;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    report.ran = await underMaintenanceLock(this.pool, PROFILE_MAINTENANCE_LOCK_KEY, (client) =>
+      this.maintain(client, nowMs, report),
+    );
     if (report.created.length || report.dropped.length) {
       this.logger.log(
         `profile partitions: created [${report.created.join(', ')}], dropped [${report.dropped.join(', ')}]`,
