@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ObisReadingValue, ReadingQuality } from '@app/contracts';
 import { physicalValue } from '@app/obis';
 import type { StoredQualities, StoredQuality, StoredRawValue } from './schema';
@@ -43,13 +44,23 @@ export function encodeReadValues(readings: readonly ObisReadingValue[]): Encoded
 }
 
 /**
+ * A fleet repeats a handful of layouts read after read: their fingerprints are kept (by layout text) so
+ * that a read costs a map lookup, not a sha-256.
+ */
+const fingerprints = new LRUCache<string, string>({ max: 1000 });
+
+/**
  * Unique key of a layout: sha-256 (hex) of `[codes, scalers, units]` as compact JSON. Migration 0002
  * computes the same text with array_to_json() when it converts older rows, so keep the two in step.
  */
 export function readLayoutFingerprint(layout: ReadLayout): string {
-  return createHash('sha256')
-    .update(JSON.stringify([layout.codes, layout.scalers, layout.units]))
-    .digest('hex');
+  const text = JSON.stringify([layout.codes, layout.scalers, layout.units]);
+  let fingerprint = fingerprints.get(text);
+  if (fingerprint === undefined) {
+    fingerprint = hash('sha256', text, 'hex');
+    fingerprints.set(text, fingerprint);
+  }
+  return fingerprint;
 }
 
 /** Stored values back to readings, in layout order; none when the read stored no values. */

@@ -2,13 +2,18 @@ import { HttpService } from '@nestjs/axios';
 import axios from 'axios';
 import { Agent } from 'node:http';
 import { firstValueFrom } from 'rxjs';
-import { HttpMeterTransport, METER_REQUEST_HEADERS, type RawMeterResponse } from './http-meter-transport';
+import {
+  type ExchangeDeadline,
+  HttpMeterTransport,
+  METER_REQUEST_HEADERS,
+  type RawMeterResponse,
+} from './http-meter-transport';
 import type { MeterTransportOptions } from './types';
 
 /**
  * The alternative transport (METER_HTTP_CLIENT=axios) on @nestjs/axios' HttpService, with a keep-alive
  * agent bounded per meter address. axios' own `timeout` is only a socket-inactivity timer, so the
- * whole-exchange deadline comes from the shared AbortSignal.
+ * whole-exchange deadline aborts it through an AbortSignal.
  */
 export class AxiosMeterTransport extends HttpMeterTransport {
   readonly kind = 'axios' as const;
@@ -32,8 +37,10 @@ export class AxiosMeterTransport extends HttpMeterTransport {
     origin: string,
     path: string,
     payload: string,
-    signal: AbortSignal,
+    deadline: ExchangeDeadline,
   ): Promise<RawMeterResponse> {
+    const controller = new AbortController();
+    deadline.onExpiry((reason) => controller.abort(reason));
     const response = await firstValueFrom(
       this.http.post<Buffer>(origin + path, payload, {
         headers: { ...METER_REQUEST_HEADERS },
@@ -46,7 +53,7 @@ export class AxiosMeterTransport extends HttpMeterTransport {
         maxRedirects: 0,
         proxy: false,
         timeout: this.timeoutMs,
-        signal,
+        signal: controller.signal,
         httpAgent: this.agent,
       }),
     );

@@ -24,17 +24,33 @@ export class MeterCommunicationError extends Error {
     super(message, options);
   }
 
+  /**
+   * A meter failing is an outcome (stored, counted, shown as last_error), never a bug: its stack is never
+   * shown, and capturing one for each of thousands of failed exchanges a minute costs real CPU.
+   */
+  private static make(
+    ...args: ConstructorParameters<typeof MeterCommunicationError>
+  ): MeterCommunicationError {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new MeterCommunicationError(...args);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
   static refused(responseTime: number, cause?: unknown) {
-    return new MeterCommunicationError('refused', 'connection refused', responseTime, undefined, { cause });
+    return MeterCommunicationError.make('refused', 'connection refused', responseTime, undefined, { cause });
   }
 
   static timeout(timeoutMs: number, responseTime: number, phase?: string) {
     const detail = phase ? ` (${phase})` : '';
-    return new MeterCommunicationError('timeout', `no answer within ${timeoutMs} ms${detail}`, responseTime);
+    return MeterCommunicationError.make('timeout', `no answer within ${timeoutMs} ms${detail}`, responseTime);
   }
 
   static reset(responseTime: number, cause?: unknown) {
-    return new MeterCommunicationError(
+    return MeterCommunicationError.make(
       'reset',
       'connection closed by the meter before a complete answer',
       responseTime,
@@ -45,7 +61,7 @@ export class MeterCommunicationError extends Error {
 
   static httpError(statusCode: number, responseTime: number, reason?: string) {
     const suffix = reason ? `: ${reason}` : '';
-    return new MeterCommunicationError(
+    return MeterCommunicationError.make(
       'http-error',
       `HTTP ${statusCode} from meter${suffix}`,
       responseTime,
@@ -54,11 +70,11 @@ export class MeterCommunicationError extends Error {
   }
 
   static invalidResponse(detail: string, responseTime: number, statusCode?: number) {
-    return new MeterCommunicationError('invalid-response', detail, responseTime, statusCode);
+    return MeterCommunicationError.make('invalid-response', detail, responseTime, statusCode);
   }
 
   static tooLarge(maxBytes: number, responseTime: number, statusCode?: number) {
-    return new MeterCommunicationError(
+    return MeterCommunicationError.make(
       'too-large',
       `response larger than ${maxBytes} bytes`,
       responseTime,
@@ -68,11 +84,11 @@ export class MeterCommunicationError extends Error {
 
   /** `why` comes from MeterAddressPolicy.describe (which address or port, which setting). */
   static notAllowed(why: string) {
-    return new MeterCommunicationError('not-allowed', `${why}; meter not contacted`, 0);
+    return MeterCommunicationError.make('not-allowed', `${why}; meter not contacted`, 0);
   }
 
   static network(detail: string, responseTime: number, cause?: unknown) {
-    return new MeterCommunicationError('network', detail, responseTime, undefined, { cause });
+    return MeterCommunicationError.make('network', detail, responseTime, undefined, { cause });
   }
 }
 

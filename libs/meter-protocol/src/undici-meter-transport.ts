@@ -1,5 +1,6 @@
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import {
+  type ExchangeDeadline,
   HttpMeterTransport,
   METER_REQUEST_HEADERS,
   ResponseTooLargeSignal,
@@ -8,8 +9,10 @@ import {
 import type { MeterTransportOptions } from './types';
 
 /**
- * The default transport: undici's dispatcher `request()` over a keep-alive Agent (one bounded pool per
- * meter address). Measured cheapest per request (bench/transport.bench.ts). Never follows redirects.
+ * The default transport: undici's `dispatch()` over a keep-alive Agent (one bounded pool per meter
+ * address). Measured cheapest per request (bench/transport.bench.ts): the answer's chunks are collected
+ * in the handler's callbacks, with no body stream, no async iterator and no AbortSignal per exchange.
+ * Never follows redirects.
  */
 export class UndiciMeterTransport extends HttpMeterTransport {
   readonly kind = 'undici' as const;
@@ -29,42 +32,50 @@ export class UndiciMeterTransport extends HttpMeterTransport {
     });
   }
 
-  protected async post(
+  protected post(
     origin: string,
     path: string,
     payload: string,
-    signal: AbortSignal,
+    deadline: ExchangeDeadline,
   ): Promise<RawMeterResponse> {
-    const response = await this.agent.request({
-      origin,
-      path,
-      method: 'POST',
-      headers: METER_REQUEST_HEADERS,
-      body: payload,
-      signal,
+    const maxBytes = this.maxResponseBytes;
+    return new Promise<RawMeterResponse>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let statusCode = 0;
+      let contentType: string | null = null;
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (controller) => deadline.onExpiry((reason) => controller.abort(reason)),
+        onResponseStart: (controller, status, headers) => {
+          if (Number(headers['content-length']) > maxBytes) {
+            controller.abort(new ResponseTooLargeSignal());
+            return;
+          }
+          statusCode = status;
+          const type = headers['content-type'];
+          contentType = typeof type === 'string' ? type : null;
+        },
+        onResponseData: (controller, chunk) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            controller.abort(new ResponseTooLargeSignal());
+            return;
+          }
+          chunks.push(chunk);
+        },
+        onResponseEnd: () =>
+          resolve({
+            statusCode,
+            contentType,
+            body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
+          }),
+        onResponseError: (_controller, error) => reject(error),
+      };
+      this.agent.dispatch(
+        { origin, path, method: 'POST', headers: METER_REQUEST_HEADERS, body: payload },
+        handler,
+      );
     });
-    const { statusCode, headers, body } = response;
-    const declared = Number(headers['content-length']);
-    if (declared > this.maxResponseBytes) {
-      body.destroy();
-      throw new ResponseTooLargeSignal();
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.maxResponseBytes) {
-        body.destroy();
-        throw new ResponseTooLargeSignal();
-      }
-      chunks.push(chunk);
-    }
-    const contentType = headers['content-type'];
-    return {
-      statusCode,
-      contentType: typeof contentType === 'string' ? contentType : null,
-      body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
-    };
   }
 
   protected async closeClient(): Promise<void> {

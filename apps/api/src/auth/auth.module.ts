@@ -21,7 +21,8 @@ export function parseExpiresIn(value: string): number | string {
 }
 
 const LOGIN_THROTTLE_STORAGE = Symbol('LOGIN_THROTTLE_STORAGE');
-const LOGIN_THROTTLE_REDIS = Symbol('LOGIN_THROTTLE_REDIS');
+/** The login throttle's Redis connection (readiness checks it too: logins need it). */
+export const LOGIN_THROTTLE_REDIS = Symbol('LOGIN_THROTTLE_REDIS');
 /** How long boot waits for the first connection; until it is made, logins answer 503 (Redis unavailable). */
 const THROTTLE_CONNECT_WAIT_MS = 5_000;
 /** A Redis that accepts connections but does not answer must not hold a login longer than this. */

@@ -5,7 +5,9 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { Pool } from 'pg';
+import { LOGIN_THROTTLE_REDIS } from '../auth/auth.module';
 
 /**
  * Each check answers within this time even when a dependency hangs (accepts connections, never answers),
@@ -26,6 +28,7 @@ export type DependencyKey = 'database' | 'redis' | 'queues';
 export class DependencyChecks implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Redis');
   private queues: Queue[] = [];
+  private loginThrottle?: Redis;
   private stopping = false;
 
   constructor(
@@ -35,6 +38,11 @@ export class DependencyChecks implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
+    try {
+      this.loginThrottle = this.moduleRef.get<Redis>(LOGIN_THROTTLE_REDIS, { strict: false });
+    } catch {
+      // An application without logins (e.g. a test module) has no such connection.
+    }
     this.queues = [QUEUES.POLL, QUEUES.COMMAND].map((name) =>
       this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }),
     );
@@ -63,13 +71,18 @@ export class DependencyChecks implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** A read on the connection command requests use (it fails at once while Redis is down). */
+  /**
+   * A read on the connection command requests use (it fails at once while Redis is down), and the login
+   * throttle's connection, which reconnects on its own schedule: ready means logins work too.
+   */
   redis(): Promise<HealthIndicatorResult<'redis'>> {
     return this.probe('redis', async () => {
       const queue = this.queues.find((q) => q.name === QUEUES.COMMAND)!;
       const client = await queue.client;
       if (client.status !== 'ready') throw new Error(`connection ${client.status}`);
       await client.hget(queue.keys.meta, 'version');
+      const throttle = this.loginThrottle?.status;
+      if (throttle && throttle !== 'ready') throw new Error(`login throttle connection ${throttle}`);
     });
   }
 

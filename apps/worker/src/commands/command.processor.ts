@@ -7,7 +7,7 @@ import {
   type WriteCommandResult,
 } from '@app/contracts';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { withJobLogContext } from '@app/config';
+import { jobLogger } from '@app/config';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { CommandExecutor } from './command-executor.service';
@@ -33,16 +33,11 @@ export class CommandProcessor extends WorkerHost {
     this.logger.warn(`command worker: ${err.message}`);
   }
 
-  process(
+  async process(
     job: Job<ReadCommandPayload | WriteCommandPayload>,
   ): Promise<ReadCommandResult | WriteCommandResult> {
-    return withJobLogContext(job, () => this.run(job));
-  }
-
-  private async run(
-    job: Job<ReadCommandPayload | WriteCommandPayload>,
-  ): Promise<ReadCommandResult | WriteCommandResult> {
-    this.logger.debug(`${job.name} command ${job.data.commandId} started`);
+    const logger = jobLogger(job, CommandProcessor.name);
+    logger.debug(`${job.name} command ${job.data.commandId} started`);
     try {
       switch (job.name) {
         case COMMAND_JOBS.READ:
@@ -53,7 +48,7 @@ export class CommandProcessor extends WorkerHost {
           throw new Error(`unknown command job '${job.name}'`);
       }
     } catch (err) {
-      this.logger.error(`${job.name} command ${job.id} failed: ${(err as Error).message}`);
+      logger.error(`${job.name} command ${job.id} failed: ${(err as Error).message}`);
       await this.executor.failUnexpectedly(job.data.commandId, err);
       throw err;
     }

@@ -1,4 +1,4 @@
-import { withJobLogContext, WorkerEnv } from '@app/config';
+import { jobLogger, WorkerEnv } from '@app/config';
 import {
   batchJobId,
   bullRootOptions,
@@ -97,7 +97,7 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
       .run()
       .catch((err: Error) => this.logger.error(`partition maintenance: ${err.message}`));
     await this.heartbeat.start();
-    this.worker = new Worker(QUEUES.POLL, (job) => withJobLogContext(job, () => this.process(job)), {
+    this.worker = new Worker(QUEUES.POLL, (job) => this.process(job), {
       ...this.root,
       concurrency: pollWorkerConcurrency(this.polls.maxExchanges),
       lockDuration: this.env.POLL_JOB_LOCK_MS,
@@ -172,7 +172,7 @@ export class PollQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
       this.env.PUSH_SUPPRESSES_POLL,
     );
     const result = await this.polls.pollBatch(meters, { tickAt, intervalMs });
-    this.logger.debug(
+    jobLogger(job, PollQueueWorker.name).debug(
       `batch of tick ${new Date(tickAt).toISOString()}: ${meters.length} claimed, ${result.succeeded} ok, ` +
         `${result.failed} failed, ${result.skipped} skipped`,
     );

@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import { Registry } from 'prom-client';
 import { MeterExchange } from './meter-reader';
 import { PollingRepository, ReadToStore, StoredRead } from './polling.repository';
-import { readRecord, ReadStore } from './read-store';
+import { readRecord, ReadStore, STORE_COLLECT_MS } from './read-store';
 
 const env = (overrides: Partial<WorkerEnv> = {}) =>
   Object.assign(new WorkerEnv(), { METER_POLLING_INTERVAL: 60_000, ...overrides });
@@ -205,10 +205,27 @@ describe('ReadStore rules', () => {
           : Promise.resolve(reads.map(() => ({ stored: true }))),
     } as unknown as PollingRepository;
     const store = new ReadStore(repository, env(), new ReadMetrics(new Registry()));
-    const results = await Promise.all([1, 2, 3, 4].map((i) => store.store(read(i))));
+    const results = await Promise.all([1, 2, 3, 4].map((i) => store.reserve()!.store(read(i))));
     expect(results.map((r) => r.stored)).toEqual([true, false, true, true]);
     expect(results[1].lost).toMatch(/refused it 3 times: value out of range/);
     expect(store.counters).toMatchObject({ stored: 3, lost: 1 });
+  });
+
+  it("stores an operator's read at once, even while a statement of scheduled reads is still running", async () => {
+    let finishScheduled: () => void = () => undefined;
+    const repository = {
+      storeReads: (reads: readonly ReadToStore[]): Promise<StoredRead[]> => {
+        const results = reads.map(() => ({ stored: true }));
+        if (reads[0].readingType !== 'scheduled') return Promise.resolve(results);
+        return new Promise((resolve) => (finishScheduled = () => resolve(results)));
+      },
+    } as unknown as PollingRepository;
+    const store = new ReadStore(repository, env(), new ReadMetrics(new Registry()));
+    const scheduled = store.reserve()!.store(read(1));
+    await new Promise((r) => setTimeout(r, STORE_COLLECT_MS + 50)); // its statement has started
+    expect(await store.store({ ...read(2), readingType: 'on-demand' })).toMatchObject({ stored: true });
+    finishScheduled();
+    expect(await scheduled).toMatchObject({ stored: true });
   });
 
   it('contacts no more meters once its backlog is full', () => {

@@ -114,6 +114,8 @@ export class ReadStore {
   private readonly rules: StatusRules;
   private reserved = 0;
   private flushing = false;
+  /** Statements of single reads (store()) in progress. */
+  private writingAlone = 0;
   private timer?: NodeJS.Timeout;
   private failingSince?: number;
   private retryUntil?: number;
@@ -190,14 +192,17 @@ export class ReadStore {
   }
 
   /**
-   * Stores a read whose place was not reserved (on-demand commands, bounded by their own concurrency),
-   * at once: an operator is waiting for it, so it does not wait for others to share its statement.
+   * Stores a read whose place was not reserved (on-demand commands, bounded by their own concurrency) in
+   * a statement of its own, at once: an operator is waiting for it, so it neither waits for others to
+   * share its statement nor queues behind the scheduled reads' statements. Retried like them.
    */
   store(read: ReadToStore): Promise<StoreResult> {
     this.reserved++;
-    const stored = this.enqueue(read).finally(() => this.reserved--);
-    this.kick();
-    return stored;
+    this.writingAlone++;
+    return new Promise<StoreResult>((resolve) => void this.write([{ read, resolve }])).finally(() => {
+      this.reserved--;
+      this.writingAlone--;
+    });
   }
 
   /**
@@ -217,8 +222,8 @@ export class ReadStore {
     this.closed = true;
     this.retryUntil = deadline;
     this.kick();
-    while (this.queue.length > 0 || this.flushing) {
-      if (Date.now() >= deadline && !this.flushing) break;
+    while (this.queue.length > 0 || this.flushing || this.writingAlone > 0) {
+      if (Date.now() >= deadline && !this.flushing && this.writingAlone === 0) break;
       await sleep(50);
     }
     if (this.queue.length > 0) {
