@@ -195,12 +195,13 @@ async function withKey(method: string, url: string, key: string, body?: unknown)
 test('an admin creates an API key, sees its secret once, the key works and is refused once revoked', async ({
   page,
 }) => {
-  const { users } = stack();
+  const { users, meters, eastArea } = stack();
   await logIn(page, users.admin);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
   const form = page.getByRole('form', { name: 'New API key' });
   await form.getByLabel('Name').fill(integration.name);
   await form.getByLabel('Role').selectOption('operator');
+  await form.getByRole('group', { name: 'Areas' }).getByLabel('CONSOLE', { exact: true }).check();
   await form.getByRole('button', { name: 'Create key' }).click();
 
   const shown = page.getByTestId('new-key-secret');
@@ -215,14 +216,18 @@ test('an admin creates an API key, sees its secret once, the key works and is re
   await expect(row).toContainText(integration.secret.slice(0, 12));
   expect(await page.content()).not.toContain(integration.secret);
   await expect(row.getByTestId('key-last-used')).toHaveText('never');
+  await expect(row).toContainText('CONSOLE');
 
-  // The integration uses it: a read, and a change that the audit trail must attribute to the key.
-  expect((await withKey('GET', '/api/meters?limit=1', integration.secret)).status).toBe(200);
-  const created = await withKey('POST', '/api/areas', integration.secret, {
-    name: `Billing test ${integration.name}`,
-    code: integration.name.toUpperCase().replace(/[^A-Z0-9]/g, ''),
+  // The integration uses it: a read (its area's meters only), and a change that the audit trail must
+  // attribute to the key.
+  const read = await withKey('GET', '/api/meters?limit=1', integration.secret);
+  expect(read.status).toBe(200);
+  const { pagination } = (await read.json()) as { pagination: { total: number } };
+  expect(pagination.total).toBe(meters.length - eastArea!.meterNumbers.length);
+  const changed = await withKey('PATCH', '/api/areas/CONSOLE', integration.secret, {
+    description: `Changed by ${integration.name}`,
   });
-  expect(created.status).toBe(201);
+  expect(changed.status).toBe(200);
   await page.reload();
   await expect(row.getByTestId('key-last-used')).toHaveText(/^\d+ s ago$|^\d+ min ago$/);
   await shoot(page, 'api-keys');
@@ -245,10 +250,13 @@ test('the audit page shows who changed what: the key, and the admin who revoked 
   await filters.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(new RegExp(`/audit\\?actor=${integration.name}`));
   const table = page.getByTestId('audit-table');
-  const byKey = table.locator('tr[data-action="area.create"]');
+  const byKey = table.locator('tr[data-action="area.update"]');
   await expect(byKey).toHaveCount(1);
   await expect(byKey.getByTestId('audit-actor')).toHaveText(`${integration.name} (API key)`);
-  await expect(byKey).toContainText('success (201)');
+  await expect(byKey).toContainText('success (200)');
+  await expect(byKey.getByTestId('audit-changes')).toHaveText(
+    `description: Simulated meters of the browser tests → Changed by ${integration.name}`,
+  );
 
   // The revocation, by the admin, with its before/after.
   await filters.getByLabel('Actor (name or id)').fill(users.admin.username);
@@ -275,10 +283,17 @@ test('an area-scoped user sees only their areas: meters, pickers, areas and the 
   const form = page.getByRole('form', { name: 'New user' });
   await form.getByLabel('Username').fill(scoped.username);
   await form.getByLabel('Password').fill(scoped.password);
-  await form.getByRole('group', { name: 'Areas' }).getByLabel(east.code, { exact: true }).check();
   await form.getByRole('button', { name: 'Create' }).click();
   const row = page.getByTestId('users-table').locator('tr', { hasText: scoped.username });
-  await expect(row.getByTestId('user-areas')).toContainText(east.code);
+  await expect(row.getByTestId('user-areas')).toHaveText(/^all/);
+  // Areas are assigned on the users page.
+  await row.getByRole('button', { name: `Change the areas of ${scoped.username}` }).click();
+  await row
+    .getByRole('group', { name: `Areas of ${scoped.username}` })
+    .getByLabel(east.code)
+    .check();
+  await row.getByRole('button', { name: 'Save areas' }).click();
+  await expect(row.getByTestId('user-areas')).toHaveText(new RegExp(`^${east.code}`));
   await shoot(page, 'users-areas');
   await page.getByRole('button', { name: 'Log out' }).click();
 
@@ -287,6 +302,21 @@ test('an area-scoped user sees only their areas: meters, pickers, areas and the 
   const nav = page.getByRole('navigation', { name: 'Main' });
   for (const name of ['Users', 'API keys', 'Audit'])
     await expect(nav.getByRole('link', { name })).toHaveCount(0);
+  // Fleet figures and the live feed are their areas': two meters, and only theirs change in the feed.
+  await expect(page.getByTestId('count-online').locator('dd')).toHaveText(String(east.meterNumbers.length));
+  const inside = east.meterNumbers[0]!;
+  const outside = meters[2]!.meterNumber;
+  for (const m of [inside, outside]) await simulator('PUT', `/meters/${m}/fault`, { mode: 'dead' });
+  const feed = page.getByTestId('status-feed');
+  try {
+    await expect(feed).toContainText(`${inside} online → offline`);
+  } finally {
+    for (const m of [inside, outside]) await simulator('PUT', `/meters/${m}/fault`, { mode: 'ok' });
+  }
+  await expect(feed).toContainText(`${inside} offline → online`);
+  // The other area's meter went offline and back at the same time: nothing of it reached this user.
+  await expect(feed).not.toContainText(outside);
+  await shoot(page, 'fleet-scoped');
   await nav.getByRole('link', { name: 'Meters' }).click();
   const rows = page.getByTestId('meters-table').locator('tbody tr');
   await expect(rows).toHaveCount(east.meterNumbers.length);

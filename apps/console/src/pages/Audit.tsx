@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { api, call } from '../api/client';
 import type { AuditEntry, AuditPage } from '../api/types';
 import { formatTime } from '../format';
-import { navigate, useLocation } from '../router';
+import { Link, navigate, useLocation } from '../router';
 
 const PAGE_SIZE = 50;
 const ACTION_PREFIXES = ['meter.', 'area.', 'user.', 'api-key.', 'session.', 'polling.'];
@@ -24,12 +24,14 @@ function readFilters(search: string): Filters {
 }
 
 /** Filters live in the address, so an investigation can be reloaded and shared. */
-function writeFilters(f: Filters): void {
+function filterLink(f: Filters): string {
   const q = new URLSearchParams();
   for (const k of FILTER_KEYS) if (f[k]) q.set(k, f[k]);
   const s = q.toString();
-  navigate(s ? `/audit?${s}` : '/audit');
+  return s ? `/audit?${s}` : '/audit';
 }
+
+const writeFilters = (f: Filters) => navigate(filterLink(f));
 
 const isoOrUndefined = (local: string | undefined) => (local ? new Date(local).toISOString() : undefined);
 
@@ -139,14 +141,21 @@ function AuditView({ search }: { search: string }) {
                 <time dateTime={e.at}>{formatTime(e.at)}</time>
               </td>
               <td data-testid="audit-actor">
-                {e.actorName}{' '}
+                <Link to={filterLink({ actor: e.actorId ?? e.actorName })} title="Only this actor's entries">
+                  {e.actorName}
+                </Link>{' '}
                 <span className="muted">({e.actorType === 'api-key' ? 'API key' : e.actorType})</span>
               </td>
               <td>
-                <code>{e.action}</code>
+                <code className="action">{e.action}</code>
               </td>
               <td>
-                {e.targetType ?? ''} {e.targetId && <code className="id">{e.targetId}</code>}
+                {e.targetType ?? ''}{' '}
+                {e.targetId && (
+                  <Link to={filterLink({ target: e.targetId })} title="Every entry about this target">
+                    <code className="id">{e.targetId}</code>
+                  </Link>
+                )}
               </td>
               <td className={e.outcome === 'success' ? undefined : 'error'}>
                 {e.outcome} ({e.statusCode})
