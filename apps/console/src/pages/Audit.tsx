@@ -1,9 +1,10 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '../api/client';
-import type { AuditEntry, AuditPage } from '../api/types';
+import type { AuditPage } from '../api/types';
 import { formatTime } from '../format';
 import { Link, navigate, useLocation } from '../router';
+import { AuditChanges } from './audit/AuditChanges';
 
 const PAGE_SIZE = 50;
 const ACTION_PREFIXES = ['meter.', 'area.', 'user.', 'api-key.', 'session.', 'polling.'];
@@ -161,7 +162,7 @@ function AuditView({ search }: { search: string }) {
                 {e.outcome} ({e.statusCode})
               </td>
               <td>
-                <Changes entry={e} />
+                <AuditChanges entry={e} />
               </td>
             </tr>
           ))}
@@ -192,36 +193,5 @@ function AuditView({ search }: { search: string }) {
         </button>
       </nav>
     </section>
-  );
-}
-
-const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** `field: before → after` for a change; the request and its result or error otherwise. */
-function Changes({ entry }: { entry: AuditEntry }) {
-  const c = entry.changes;
-  if (!c) return null;
-  if (isRecord(c.before) || isRecord(c.after)) {
-    const before = isRecord(c.before) ? c.before : {};
-    const after = isRecord(c.after) ? c.after : {};
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-    return (
-      <ul className="changes" data-testid="audit-changes">
-        {keys.map((k) => (
-          <li key={k}>
-            <strong>{k}</strong>: {k in before ? show(before[k]) : '—'}
-            {k in after && <> → {show(after[k])}</>}
-          </li>
-        ))}
-      </ul>
-    );
-  }
-  return (
-    <details data-testid="audit-changes">
-      <summary>{'error' in c ? 'request and error' : 'request and result'}</summary>
-      <pre>{JSON.stringify(c, null, 1)}</pre>
-    </details>
   );
 }
