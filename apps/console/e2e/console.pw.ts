@@ -181,6 +181,158 @@ test('a user deactivated while logged in is sent back to the login page', async 
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
 });
 
+/** The API key of the tests below, created through the console (its secret is seen once, here). */
+const integration = { name: `billing-${Date.now().toString(36)}`, secret: '' };
+
+async function withKey(method: string, url: string, key: string, body?: unknown): Promise<Response> {
+  return fetch(`${stack().baseUrl}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+test('an admin creates an API key, sees its secret once, the key works and is refused once revoked', async ({
+  page,
+}) => {
+  const { users, meters, eastArea } = stack();
+  await logIn(page, users.admin);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+  const form = page.getByRole('form', { name: 'New API key' });
+  await form.getByLabel('Name').fill(integration.name);
+  await form.getByLabel('Role').selectOption('operator');
+  await form.getByRole('group', { name: 'Areas' }).getByLabel('CONSOLE', { exact: true }).check();
+  await form.getByRole('button', { name: 'Create key' }).click();
+
+  const shown = page.getByTestId('new-key-secret');
+  await expect(shown).toContainText('it is shown this once');
+  integration.secret = await shown.getByTestId('secret-value').inputValue();
+  expect(integration.secret).toMatch(/^hes_/);
+  await shoot(page, 'api-key-created');
+  await shown.getByRole('button', { name: 'I have stored it' }).click();
+  // Once dismissed the secret is nowhere on the page, and the list shows only its prefix.
+  await expect(shown).toHaveCount(0);
+  const row = page.locator(`[data-testid="api-keys-table"] tr[data-key="${integration.name}"]`);
+  await expect(row).toContainText(integration.secret.slice(0, 12));
+  expect(await page.content()).not.toContain(integration.secret);
+  await expect(row.getByTestId('key-last-used')).toHaveText('never');
+  await expect(row).toContainText('CONSOLE');
+
+  // The integration uses it: a read (its area's meters only), and a change that the audit trail must
+  // attribute to the key.
+  const read = await withKey('GET', '/api/meters?limit=1', integration.secret);
+  expect(read.status).toBe(200);
+  const { pagination } = (await read.json()) as { pagination: { total: number } };
+  expect(pagination.total).toBe(meters.length - eastArea!.meterNumbers.length);
+  const changed = await withKey('PATCH', '/api/areas/CONSOLE', integration.secret, {
+    description: `Changed by ${integration.name}`,
+  });
+  expect(changed.status).toBe(200);
+  await page.reload();
+  await expect(row.getByTestId('key-last-used')).toHaveText(/^\d+ s ago$|^\d+ min ago$/);
+  await shoot(page, 'api-keys');
+
+  await row.getByRole('button', { name: `Revoke ${integration.name}` }).click();
+  const confirm = page.getByRole('alertdialog');
+  await expect(confirm).toContainText('cannot be undone');
+  await confirm.getByRole('button', { name: 'Revoke' }).click();
+  await expect(row.getByTestId('key-state')).toHaveText('revoked');
+  await expect(row.getByRole('button', { name: /Revoke/ })).toHaveCount(0);
+  expect((await withKey('GET', '/api/meters?limit=1', integration.secret)).status).toBe(401);
+});
+
+test('the audit page shows who changed what: the key, and the admin who revoked it', async ({ page }) => {
+  const { users, baseUrl } = stack();
+  await logIn(page, users.admin);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+  const filters = page.getByRole('search', { name: 'Audit filters' });
+  await filters.getByLabel('Actor (name or id)').fill(integration.name);
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(new RegExp(`/audit\\?actor=${integration.name}`));
+  const table = page.getByTestId('audit-table');
+  const byKey = table.locator('tr[data-action="area.update"]');
+  await expect(byKey).toHaveCount(1);
+  await expect(byKey.getByTestId('audit-actor')).toHaveText(`${integration.name} (API key)`);
+  await expect(byKey).toContainText('success (200)');
+  await expect(byKey.getByTestId('audit-changes')).toHaveText(
+    `description: Simulated meters of the browser tests → Changed by ${integration.name}`,
+  );
+
+  // The revocation, by the admin, with its before/after.
+  await filters.getByLabel('Actor (name or id)').fill(users.admin.username);
+  await filters.getByLabel('Action').fill('api-key.');
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  const revoked = table.locator('tr[data-action="api-key.revoke"]');
+  await expect(revoked).toHaveCount(1);
+  await expect(revoked.getByTestId('audit-actor')).toHaveText(`${users.admin.username} (user)`);
+  await expect(revoked.getByTestId('audit-changes')).toContainText('revokedAt: null →');
+  await expect(table.locator('tr[data-action="api-key.create"]')).toHaveCount(1);
+  // A secret never reaches the trail.
+  expect(await page.content()).not.toContain(integration.secret);
+  await page.goto(`${baseUrl}/audit?action=api-key.`);
+  await expect(table.locator('tbody tr')).toHaveCount(2);
+  await shoot(page, 'audit');
+});
+
+test('an area-scoped user sees only their areas: meters, pickers, areas and the header', async ({ page }) => {
+  const { users, meters, eastArea } = stack();
+  const east = eastArea!;
+  const scoped = { username: `east-${Date.now().toString(36)}`, password: 'east-viewer-password' };
+  await logIn(page, users.admin);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  const form = page.getByRole('form', { name: 'New user' });
+  await form.getByLabel('Username').fill(scoped.username);
+  await form.getByLabel('Password').fill(scoped.password);
+  await form.getByRole('button', { name: 'Create' }).click();
+  const row = page.getByTestId('users-table').locator('tr', { hasText: scoped.username });
+  await expect(row.getByTestId('user-areas')).toHaveText(/^all/);
+  // Areas are assigned on the users page.
+  await row.getByRole('button', { name: `Change the areas of ${scoped.username}` }).click();
+  await row
+    .getByRole('group', { name: `Areas of ${scoped.username}` })
+    .getByLabel(east.code)
+    .check();
+  await row.getByRole('button', { name: 'Save areas' }).click();
+  await expect(row.getByTestId('user-areas')).toHaveText(new RegExp(`^${east.code}`));
+  await shoot(page, 'users-areas');
+  await page.getByRole('button', { name: 'Log out' }).click();
+
+  await logIn(page, scoped);
+  await expect(page.getByTestId('user-scope')).toHaveText(`Areas: ${east.code}`);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  for (const name of ['Users', 'API keys', 'Audit'])
+    await expect(nav.getByRole('link', { name })).toHaveCount(0);
+  // Fleet figures and the live feed are their areas': two meters, and only theirs change in the feed.
+  await expect(page.getByTestId('count-online').locator('dd')).toHaveText(String(east.meterNumbers.length));
+  const inside = east.meterNumbers[0]!;
+  const outside = meters[2]!.meterNumber;
+  for (const m of [inside, outside]) await simulator('PUT', `/meters/${m}/fault`, { mode: 'dead' });
+  const feed = page.getByTestId('status-feed');
+  try {
+    await expect(feed).toContainText(`${inside} online → offline`);
+  } finally {
+    for (const m of [inside, outside]) await simulator('PUT', `/meters/${m}/fault`, { mode: 'ok' });
+  }
+  await expect(feed).toContainText(`${inside} offline → online`);
+  // The other area's meter went offline and back at the same time: nothing of it reached this user.
+  await expect(feed).not.toContainText(outside);
+  await shoot(page, 'fleet-scoped');
+  await nav.getByRole('link', { name: 'Meters' }).click();
+  const rows = page.getByTestId('meters-table').locator('tbody tr');
+  await expect(rows).toHaveCount(east.meterNumbers.length);
+  for (const n of east.meterNumbers) await expect(page.locator(`tr[data-meter="${n}"]`)).toHaveCount(1);
+  // The area picker offers their area and no other.
+  const options = page.getByLabel('Area').locator('option');
+  await expect(options).toHaveText(['any of yours', `Console east area (${east.code})`]);
+  await shoot(page, 'meters-scoped');
+  await nav.getByRole('link', { name: 'Areas' }).click();
+  await expect(page.getByTestId('areas-table').locator('tbody tr')).toHaveCount(1);
+  await expect(page.getByTestId('areas-table')).not.toContainText('CONSOLE');
+  // A meter of another area, typed by hand, does not exist for them.
+  await page.goto(`${stack().baseUrl}/meters/${meters[0]!.id}`);
+  await expect(page.getByRole('alert')).toContainText(/not found/i);
+});
+
 test('every page has no serious or critical accessibility violation', async ({ page }) => {
   const { users, meters, baseUrl } = stack();
   const check = async (name: string) => {
@@ -210,4 +362,10 @@ test('every page has no serious or critical accessibility violation', async ({ p
   await page.goto(`${baseUrl}/users`);
   await expect(page.getByTestId('users-table')).toContainText(users.viewer.username);
   await check('users');
+  await page.goto(`${baseUrl}/api-keys`);
+  await expect(page.getByTestId('api-keys-table').locator('tbody tr')).not.toHaveCount(0);
+  await check('api-keys-a11y');
+  await page.goto(`${baseUrl}/audit`);
+  await expect(page.getByTestId('audit-table').locator('tbody tr')).not.toHaveCount(0);
+  await check('audit-a11y');
 });

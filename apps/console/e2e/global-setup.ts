@@ -16,6 +16,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     meters: E2E_METERS,
     intervalMs: E2E_INTERVAL_MS,
     startDead: true,
+    // SIM-000005 and SIM-000006 in a second area, for the area-scoped user's test.
+    eastMeters: 2,
     // scripts/test.js runs these tests right after `npm run build`: the compiled apps start much faster.
     compiled: process.env.CONSOLE_E2E_COMPILED === '1',
   });

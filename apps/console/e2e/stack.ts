@@ -37,6 +37,8 @@ export interface StackInfo {
   intervalMs: number;
   meters: { id: string; meterNumber: string }[];
   areaId: string;
+  /** A second area holding the last `eastMeters` meters (area-scoped users see only it), if asked for. */
+  eastArea: { id: string; code: string; meterNumbers: string[] } | null;
   users: { admin: typeof ADMIN; operator: typeof OPERATOR; viewer: typeof VIEWER };
 }
 
@@ -55,6 +57,8 @@ export interface ConsoleStackOptions {
    * simulator's control API (`POST /faults { mode: 'ok' }`) while the browser watches.
    */
   startDead?: boolean;
+  /** Register this many of the meters (the last ones) in a second area, `EAST`, instead of `CONSOLE`. */
+  eastMeters?: number;
   /** Run the compiled apps from dist/ (fresh after `npm run build`, as in a full `npm test`) instead of ts-node. */
   compiled?: boolean;
 }
@@ -211,15 +215,25 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
       code: 'CONSOLE',
       description: 'Simulated meters of the browser tests',
     });
+    const eastMeters = options.eastMeters ?? 0;
+    const east =
+      eastMeters > 0
+        ? await rest<Envelope<{ id: string }>>(baseUrl, 'POST', '/api/areas', token, {
+            name: 'Console east area',
+            code: 'EAST',
+            description: 'Meters of the area-scoped user tests',
+          })
+        : null;
     const meters: StackInfo['meters'] = [];
     for (let i = 1; i <= options.meters; i++) {
       const meterNumber = `SIM-${String(i).padStart(6, '0')}`;
+      const inEast = east !== null && i > options.meters - eastMeters;
       const created = await rest<Envelope<{ id: string }>>(baseUrl, 'POST', '/api/meters', token, {
         meterNumber,
         meterType: 'three-phase',
         brand: 'hexing',
         model: 'HEM-3X30',
-        area: area.data.id,
+        area: inEast ? east.data.id : area.data.id,
         ipAddress: simHost,
         port: Number(simPort),
         status: options.registerOnline ? 'online' : 'offline',
@@ -233,6 +247,11 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
         intervalMs: options.intervalMs,
         meters,
         areaId: area.data.id,
+        eastArea: east && {
+          id: east.data.id,
+          code: 'EAST',
+          meterNumbers: meters.slice(options.meters - eastMeters).map((m) => m.meterNumber),
+        },
         users: { admin: ADMIN, operator: OPERATOR, viewer: VIEWER },
       },
       stop,

@@ -1,6 +1,8 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, type ReactNode } from 'react';
+import { adminPage, ADMIN_PAGES } from './admin';
 import { useCan, useSession } from './auth';
+import { ScopeBadge } from './components/ScopeBadge';
 import { LiveProvider, useConnected } from './live';
 import { AreasPage } from './pages/Areas';
 import { FleetPage } from './pages/Fleet';
@@ -33,6 +35,8 @@ function Routes() {
   const can = useCan();
   const meter = /^\/meters\/([^/]+)$/.exec(pathname);
   if (meter) return <MeterPage id={decodeURIComponent(meter[1]!)} />;
+  const admin = can.administer ? adminPage(pathname) : null;
+  if (admin) return admin;
   switch (pathname) {
     case '/':
       return <FleetPage />;
@@ -68,9 +72,7 @@ function Shell({ children }: { children: ReactNode }) {
     ['/meters', 'Meters'],
     ['/areas', 'Areas'],
   ];
-  if (can.administer) nav.push(['/users', 'Users']);
-  // ACCESS-CONTROL: API keys and audit pages, and area scoping of lists, arrive with the access-control
-  // work (another issue); add their entries here, admin only.
+  if (can.administer) nav.push(['/users', 'Users'], ...ADMIN_PAGES);
   return (
     <div className="shell">
       <header className="topbar">
@@ -90,7 +92,7 @@ function Shell({ children }: { children: ReactNode }) {
           {connected ? 'Live' : 'Reconnecting…'}
         </span>
         <span className="who">
-          {current?.user.username} <span className="role">({current?.user.role})</span>
+          {current?.user.username} <span className="role">({current?.user.role})</span> <ScopeBadge />
         </span>
         <button
           type="button"

@@ -61,9 +61,12 @@ export class AuditEntryDto {
   @ApiProperty({ enum: ['success', 'refused', 'failed'] }) outcome!: string;
   @ApiProperty() statusCode!: number;
   @ApiProperty({
-    type: Object,
+    type: 'object',
+    additionalProperties: true,
     nullable: true,
-    description: 'Bounded before/after or request/result summary',
+    description:
+      'Bounded summary: `{ before, after }` (the fields that changed), `{ request, result }` (a creation or ' +
+      'action) or `{ request, error }` (a refused or failed request); secrets are `[redacted]`',
   })
   changes!: Record<string, unknown> | null;
   @ApiProperty({ type: String, nullable: true }) requestId!: string | null;

@@ -1157,8 +1157,10 @@ export interface components {
             /** @enum {string} */
             outcome: "success" | "refused" | "failed";
             statusCode: number;
-            /** @description Bounded before/after or request/result summary */
-            changes: Record<string, never> | null;
+            /** @description Bounded summary: `{ before, after }` (the fields that changed), `{ request, result }` (a creation or action) or `{ request, error }` (a refused or failed request); secrets are `[redacted]` */
+            changes: {
+                [key: string]: unknown;
+            } | null;
             requestId: string | null;
             sourceAddress: string | null;
         };

@@ -3,6 +3,8 @@
  * OpenAPI document (schema.d.ts, generated); these describe the `{ success, data }` envelopes until every
  * response is described there, and mirror the api's DTOs (apps/api/src/** /*.dto.ts).
  */
+import type { components } from './schema';
+
 export type Role = 'admin' | 'operator' | 'viewer';
 export type MeterStatus = 'online' | 'offline' | 'active' | 'warehouse' | 'faulty';
 export const METER_STATUSES: readonly MeterStatus[] = ['online', 'offline', 'active', 'warehouse', 'faulty'];
@@ -29,10 +31,22 @@ export interface User {
   username: string;
   role: Role;
   isActive: boolean;
+  /** The areas the user may see and act on; empty: fleet-wide. */
+  areaIds: string[];
   lastLoginAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
+/** Described completely in the document: taken from it. */
+export type ApiKey = components['schemas']['ApiKeyDto'];
+export type CreatedApiKey = components['schemas']['CreatedApiKeyDto'];
+export type AuditEntry = components['schemas']['AuditEntryDto'];
+export type AuditPage = {
+  success: true;
+  data: AuditEntry[];
+  pagination: components['schemas']['AuditPaginationDto'];
+};
+
 export interface LoginResult {
   token: string;
   user: User;

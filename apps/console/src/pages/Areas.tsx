@@ -55,7 +55,7 @@ export function AreasPage() {
           </button>
         </nav>
       )}
-      {can.editAreas && <NewArea />}
+      {can.createAreas && <NewArea />}
     </section>
   );
 }

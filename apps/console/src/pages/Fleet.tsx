@@ -11,6 +11,7 @@ import {
 } from '../api/types';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatMs, formatTime } from '../format';
+import { useCan } from '../auth';
 import { useRoom } from '../live';
 import { Link } from '../router';
 
@@ -22,6 +23,8 @@ export function FleetPage() {
   const queryClient = useQueryClient();
   const [feed, setFeed] = useState<MeterStatusChangeEvent[]>([]);
   const pendingRefresh = useRef<number | null>(null);
+  // Counts and the live feed are the user's areas' (the api scopes them); polling figures are system-wide.
+  const { fleetWide } = useCan();
 
   const polling = useQuery({
     queryKey: ['polling-status'],
@@ -57,7 +60,7 @@ export function FleetPage() {
   return (
     <section>
       <h1>Fleet overview</h1>
-      <h2>Meters by status</h2>
+      <h2>Meters by status{fleetWide ? '' : ' (your areas)'}</h2>
       <dl className="tiles" aria-label="Meters by status">
         {METER_STATUSES.map((status, i) => (
           <div key={status} className={`tile status-${status}`} data-testid={`count-${status}`}>
@@ -68,6 +71,7 @@ export function FleetPage() {
       </dl>
 
       <h2>Polling</h2>
+      {!fleetWide && <p className="muted">Polling and queue figures are for the whole system.</p>}
       {polling.error && <p role="alert">{polling.error.message}</p>}
       {p && (
         <dl className="facts" data-testid="polling-status">
@@ -104,7 +108,7 @@ export function FleetPage() {
         </dl>
       )}
 
-      <h2>Live status changes</h2>
+      <h2>Live status changes{fleetWide ? '' : ' (your areas)'}</h2>
       {feed.length === 0 ? (
         <p className="muted">No status change since this page opened.</p>
       ) : (

@@ -1,7 +1,9 @@
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, call } from '../api/client';
-import { METER_STATUSES, type Area, type Meter, type MeterStatus, type Page } from '../api/types';
+import { METER_STATUSES, type Meter, type MeterStatus, type Page } from '../api/types';
+import { useVisibleAreas } from '../areas';
+import { useCan } from '../auth';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatAgo } from '../format';
 import { useRoom } from '../live';
@@ -68,11 +70,9 @@ export function MetersPage() {
     queryFn: () => call<Page<Meter>>(api.GET('/api/meters', { params: { query } })),
     placeholderData: keepPreviousData,
   });
-  const areas = useQuery({
-    queryKey: ['areas', 'all'],
-    queryFn: () => call<Page<Area>>(api.GET('/api/areas', { params: { query: { page: 1, limit: 100 } } })),
-    staleTime: 60_000,
-  });
+  // The user's own areas only (the api scopes the list): no other area is offered.
+  const areas = useVisibleAreas();
+  const { fleetWide } = useCan();
 
   // Status changes of meters on this page show at once, without reloading the page.
   useRoom('meters', {
@@ -130,8 +130,8 @@ export function MetersPage() {
             value={filters.area ?? ''}
             onChange={(e) => writeFilters({ ...filters, area: e.target.value || undefined, page: 1 })}
           >
-            <option value="">any</option>
-            {areas.data?.data.map((a) => (
+            <option value="">{fleetWide ? 'any' : 'any of yours'}</option>
+            {areas.data?.map((a) => (
               <option key={a.id} value={a.id}>
                 {a.name} ({a.code})
               </option>
