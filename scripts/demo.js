@@ -37,8 +37,11 @@ function demoCredentials() {
   return creds;
 }
 
-function start(name, script, args, env) {
-  const child = spawn(process.execPath, [script, ...args], {
+/** As `npm run start:worker`, docker-compose and deploy/k8s run it (README "Worker memory and GC"). */
+const WORKER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+function start(name, script, args, env, nodeFlags = []) {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -230,7 +233,7 @@ async function shutdown(code = 0) {
 
   start('api', 'dist/apps/api/src/main.js', [], env);
   await waitFor('api', async () => (await fetch(`http://127.0.0.1:${API_PORT}/api/health`)).ok);
-  start('worker', 'dist/apps/worker/src/main.js', [], env);
+  start('worker', 'dist/apps/worker/src/main.js', [], env, WORKER_NODE_FLAGS);
 
   const { enabled } = await registerFleet(creds, meters);
   const first = meters[0].meterNumber;

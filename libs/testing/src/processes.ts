@@ -34,6 +34,9 @@ export interface StartOptions {
   fromBuild?: boolean;
 }
 
+/** The worker's node flags in production: a young generation sized for its allocation rate. */
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 export async function startProcess(app: AppName, options: StartOptions = {}): Promise<StartedProcess> {
   const entry = options.fromBuild
     ? [path.join(REPO_ROOT, 'dist', 'apps', app, 'src', 'main.js')]
@@ -49,6 +52,8 @@ export async function startProcess(app: AppName, options: StartOptions = {}): Pr
     [
       // Diagnosis, e.g. HES_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS).
       ...(process.env.HES_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      // As production runs it (npm run start:worker, docker-compose, deploy/k8s; README "Worker memory and GC").
+      ...(app === 'worker' ? WORKER_NODE_FLAGS : []),
       ...entry,
       ...(options.args ?? []),
     ],
