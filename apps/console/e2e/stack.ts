@@ -55,6 +55,8 @@ export interface ConsoleStackOptions {
    * simulator's control API (`POST /faults { mode: 'ok' }`) while the browser watches.
    */
   startDead?: boolean;
+  /** The simulated meters' load profile capture period in seconds (default the simulator's 900). */
+  profilePeriodSec?: number;
   /** Run the compiled apps from dist/ (fresh after `npm run build`, as in a full `npm test`) instead of ts-node. */
   compiled?: boolean;
 }
@@ -164,6 +166,7 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
           args: [
             ...['--meters', String(options.meters), '--port', '0', '--control-port', '0'],
             ...(options.startDead ? ['--dead', '1'] : []),
+            ...(options.profilePeriodSec ? ['--profile-period', String(options.profilePeriodSec)] : []),
           ],
           readyPattern: /simulator ready: .*control http:\S+/,
           fromBuild: options.compiled,

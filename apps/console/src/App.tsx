@@ -3,6 +3,7 @@ import { useEffect, type ReactNode } from 'react';
 import { useCan, useSession } from './auth';
 import { LiveProvider, useConnected } from './live';
 import { AreasPage } from './pages/Areas';
+import { COMPLETENESS_PATH, CompletenessPage } from './pages/Completeness';
 import { FleetPage } from './pages/Fleet';
 import { LoginPage } from './pages/Login';
 import { MeterPage } from './pages/Meter';
@@ -40,6 +41,8 @@ function Routes() {
       return <MetersPage />;
     case '/areas':
       return <AreasPage />;
+    case COMPLETENESS_PATH:
+      return <CompletenessPage />;
     case '/users':
       return can.administer ? <UsersPage /> : <NotFound />;
     default:
@@ -67,6 +70,7 @@ function Shell({ children }: { children: ReactNode }) {
     ['/', 'Fleet'],
     ['/meters', 'Meters'],
     ['/areas', 'Areas'],
+    [COMPLETENESS_PATH, 'Data completeness'],
   ];
   if (can.administer) nav.push(['/users', 'Users']);
   // ACCESS-CONTROL: API keys and audit pages, and area scoping of lists, arrive with the access-control
