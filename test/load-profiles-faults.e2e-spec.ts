@@ -129,6 +129,35 @@ describe('load profile collection at 15 minutes: a 2-hour outage back-filled, Po
     return { intervals, problems };
   };
 
+  /**
+   * "Once" is the database's doing: in every partition holding the meters' entries of the range, a copy of
+   * a stored entry is refused (unique violation). Returns the partitions that accepted one (none).
+   */
+  const acceptingDuplicates = async (ids: readonly string[], after: number, upTo: number) => {
+    const { rows } = await db.query<{ part: string; meter_id: string; captured_at: Date }>(
+      `SELECT DISTINCT ON (tableoid) tableoid::regclass::text AS part, meter_id, captured_at
+       FROM load_profile_entries WHERE meter_id = ANY($1::uuid[]) AND captured_at > $2 AND captured_at <= $3`,
+      [ids, new Date(after), new Date(upTo)],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    const accepted: string[] = [];
+    for (const r of rows) {
+      const code = await db
+        .query(
+          `INSERT INTO load_profile_entries (meter_id, captured_at, profile, status, layout_id, raw)
+           SELECT meter_id, captured_at, profile, status, layout_id, raw FROM load_profile_entries
+           WHERE meter_id = $1 AND profile = 1 AND captured_at = $2`,
+          [r.meter_id, r.captured_at],
+        )
+        .then(
+          () => 'accepted',
+          (err: { code?: string }) => err.code,
+        );
+      if (code !== '23505') accepted.push(`${r.part}: ${code}`);
+    }
+    return accepted;
+  };
+
   /** Fixture: the meters' collection stood at `at` (the entries before it are not this test's concern). */
   const collectedUpTo = (ids: readonly string[], at: number) =>
     db.query(
@@ -347,6 +376,7 @@ describe('load profile collection at 15 minutes: a 2-hour outage back-filled, Po
     );
     expect(judged.intervals).toBe(GROUP * (BEHIND_MS / PERIOD_MS));
     expect(judged.problems).toEqual([]);
+    expect(await acceptingDuplicates(ids, from, upTo)).toEqual([]);
     expect(allAlive(processes()).problems).toEqual([]);
     // The api carried on too (in this process): it answers from the restarted database.
     await waitFor(
@@ -377,6 +407,7 @@ describe('load profile collection at 15 minutes: a 2-hour outage back-filled, Po
     const judged = await differences(ids, from, upTo);
     expect(judged.intervals).toBe(GROUP * (BEHIND_MS / PERIOD_MS));
     expect(judged.problems).toEqual([]);
+    expect(await acceptingDuplicates(ids, from, upTo)).toEqual([]);
     expect(allAlive(processes()).problems).toEqual([]);
     await endFault(ids);
 

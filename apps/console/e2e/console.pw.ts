@@ -257,7 +257,7 @@ test('a meter page shows its load profile as the api has it: completeness, chart
   await expect(section.getByTestId('profile-chart')).toBeVisible();
 
   // The latest entries, newest first, with the api's values and units.
-  const latest = profile.entries.slice(-48).reverse();
+  const latest = profile.entries.slice(-24).reverse();
   const rows = section.getByTestId('profile-entries').locator('tbody tr');
   await expect(rows).toHaveCount(latest.length);
   expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-timestamp')))).toEqual(

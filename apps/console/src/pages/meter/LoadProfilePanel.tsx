@@ -12,7 +12,7 @@ const RANGES = [
   { label: 'Last 31 days', ms: 31 * 24 * 3_600_000 },
 ] as const;
 /** Rows of the entries table (newest first); the chart and the CSV have the whole range. */
-const TABLE_ROWS = 48;
+const TABLE_ROWS = 24;
 /** Flagged intervals listed at most (a meter flagging every interval would otherwise list thousands). */
 const FLAGGED_ROWS = 50;
 const LINE_COLORS = ['#1f5fbf', '#b3261e', '#2e7d32', '#6a3d9a'];
