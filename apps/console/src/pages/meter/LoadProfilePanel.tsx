@@ -73,7 +73,8 @@ function saveText(text: string, filename: string, type: string): void {
   document.body.append(a);
   a.click();
   a.remove();
-  URL.revokeObjectURL(url);
+  // Some browsers read the blob after click() returns.
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** The meter's load profile over a chosen range: completeness, a chart, the latest entries, a CSV. */
