@@ -43,6 +43,35 @@ async function openMeter(page: Page, meterNumber: string): Promise<void> {
 const readingCell = (page: Page, obisCode: string) =>
   page.locator(`[data-testid="latest-readings"] tr[data-obis="${obisCode}"] [data-testid="reading-value"]`);
 
+/** GET an api path as `user` (a fresh login), the `data` of its envelope. */
+async function apiData<T>(user: { username: string; password: string }, url: string): Promise<T> {
+  const { baseUrl } = stack();
+  const login = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(user),
+  });
+  expect(login.ok).toBe(true);
+  const { token } = ((await login.json()) as { data: { token: string } }).data;
+  const res = await fetch(`${baseUrl}${url}`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.ok, `GET ${url}: ${res.status}`).toBe(true);
+  return ((await res.json()) as { data: T }).data;
+}
+
+interface ProfileAnswer {
+  capturePeriodSec: number;
+  captureObjects: { obisCode: string; unit: string }[];
+  entries: {
+    timestamp: string;
+    values: Record<string, { value: number | null; unit: string }>;
+    flags: string[];
+  }[];
+}
+
+/** The console's number format (src/format.ts formatValue). */
+const shown = (value: number | null, unit: string) =>
+  value === null ? '—' : `${String(Number(value.toFixed(3)))} ${unit}`;
+
 async function shoot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -331,6 +360,146 @@ test('an area-scoped user sees only their areas: meters, pickers, areas and the 
   // A meter of another area, typed by hand, does not exist for them.
   await page.goto(`${stack().baseUrl}/meters/${meters[0]!.id}`);
   await expect(page.getByRole('alert')).toContainText(/not found/i);
+test('a meter page shows its load profile as the api has it: completeness, chart, latest entries, a power failure flagged, the CSV', async ({
+  page,
+}) => {
+  const { users, meters } = stack();
+  const meter = meters[2]!;
+  const lastMinutes = () =>
+    apiData<ProfileAnswer>(
+      users.viewer,
+      `/api/meters/${meter.id}/load-profile?from=${new Date(Date.now() - 600_000).toISOString()}`,
+    );
+  // The supply fails for 11 s (no entry recorded: a gap), comes back while the link is still down for
+  // 11 s more (recording again, the first entry flagged), then the link too: the meter is back online and
+  // its memory back-filled at once.
+  await simulator('PUT', `/meters/${meter.meterNumber}/fault`, { mode: 'power-off' });
+  await page.waitForTimeout(11_000);
+  await simulator('PUT', `/meters/${meter.meterNumber}/fault`, { mode: 'dead' });
+  await page.waitForTimeout(11_000);
+  await simulator('PUT', `/meters/${meter.meterNumber}/fault`, { mode: 'ok' });
+  await expect
+    .poll(async () => (await lastMinutes()).entries.some((e) => e.flags.includes('powerDown')), {
+      timeout: 30_000,
+    })
+    .toBe(true);
+
+  await logIn(page, users.viewer);
+  await openMeter(page, meter.meterNumber);
+  const section = page.getByRole('region', { name: 'Load profile' });
+  await section.getByLabel('Profile range').selectOption({ label: 'Last 6 hours' });
+  const range = section.getByTestId('profile-range').locator('time');
+  const from = await range.nth(0).getAttribute('datetime');
+  const to = await range.nth(1).getAttribute('datetime');
+  expect(Date.parse(to!) - Date.parse(from!)).toBe(6 * 3_600_000);
+  const query = `from=${from}&to=${to}`;
+  const profile = await apiData<ProfileAnswer>(users.viewer, `/api/meters/${meter.id}/load-profile?${query}`);
+  const completeness = await apiData<{ expected: number; collected: number; missing: number }>(
+    users.viewer,
+    `/api/meters/${meter.id}/load-profile/completeness?${query}`,
+  );
+
+  // Completeness of the range, as the api counts it: the power failure left a gap.
+  await expect(section.getByTestId('profile-expected')).toHaveText(String(completeness.expected));
+  await expect(section.getByTestId('profile-collected')).toHaveText(String(completeness.collected));
+  await expect(section.getByTestId('profile-missing')).toHaveText(String(completeness.missing));
+  expect(completeness.missing).toBeGreaterThan(0);
+  await expect(section.getByTestId('profile-chart')).toBeVisible();
+
+  // The latest entries, newest first, with the api's values and units.
+  const latest = profile.entries.slice(-24).reverse();
+  const rows = section.getByTestId('profile-entries').locator('tbody tr');
+  await expect(rows).toHaveCount(latest.length);
+  expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-timestamp')))).toEqual(
+    latest.map((e) => e.timestamp),
+  );
+  for (const o of profile.captureObjects) {
+    const v = latest[0]!.values[o.obisCode]!;
+    await expect(rows.first().locator(`td[data-obis="${o.obisCode}"]`)).toHaveText(shown(v.value, v.unit));
+  }
+  // The entry after the power failure carries its flag, in the list of flagged intervals and in its row.
+  const failed = profile.entries.filter((e) => e.flags.includes('powerDown'));
+  expect(failed.length).toBeGreaterThan(0);
+  const flagged = section.getByTestId('profile-flagged');
+  for (const e of failed)
+    await expect(flagged.locator(`li[data-timestamp="${e.timestamp}"]`)).toContainText('power failure');
+  await expect(section.locator(`tr[data-timestamp="${failed[0]!.timestamp}"]`)).toContainText(
+    'power failure',
+  );
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await section.screenshot({ path: path.join(SCREENSHOTS, 'meter-load-profile.png') });
+
+  // The CSV of the same range: one line per entry the api has, units in the header, flags named.
+  const download = page.waitForEvent('download');
+  await section.getByRole('link', { name: 'Download CSV' }).click();
+  const file = await (await download).path();
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  expect(lines[0]).toBe(
+    `timestamp,${profile.captureObjects.map((o) => `${o.obisCode} [${o.unit}]`).join(',')},status,flags`,
+  );
+  expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(profile.entries.map((e) => e.timestamp));
+  expect(lines.filter((l) => l.endsWith(',powerDown'))).toHaveLength(failed.length);
+});
+
+test('the data completeness report shows the figures of the api for a day and an area, and links its worst meters', async ({
+  page,
+}) => {
+  const { users, areaId } = stack();
+  await logIn(page, users.operator);
+  await page
+    .getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name: 'Data completeness' })
+    .click();
+  await expect(page.getByRole('heading', { name: 'Data completeness' })).toBeVisible();
+  // Yesterday (UTC): a day that is over, so its figures no longer move while the test compares them.
+  const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('Day (UTC)').fill(day);
+  await page.getByLabel('Area').selectOption({ label: 'Console test area (CONSOLE)' });
+  await expect(page).toHaveURL(new RegExp(`date=${day}&area=${areaId}`));
+  const report = await apiData<{
+    meters: number;
+    metersComplete: number;
+    metersWithGaps: number;
+    intervalsExpected: number;
+    intervalsCollected: number;
+    shareCollected: number;
+    worst: { meterId: string; meterNumber: string; missing: number }[];
+  }>(users.operator, `/api/reports/completeness?date=${day}&area=${areaId}`);
+  expect(report.meters).toBe(stack().meters.length);
+  expect(report.intervalsCollected).toBeGreaterThan(0);
+  await expect(page.getByTestId('kpi-meters').locator('dd')).toHaveText(String(report.meters));
+  await expect(page.getByTestId('kpi-complete').locator('dd')).toHaveText(String(report.metersComplete));
+  await expect(page.getByTestId('kpi-gaps').locator('dd')).toHaveText(String(report.metersWithGaps));
+  await expect(page.getByTestId('kpi-share').locator('dd')).toHaveText(
+    `${(report.shareCollected * 100).toFixed(1)} %`,
+  );
+  await expect(page.getByTestId('kpi-intervals')).toHaveText(
+    `${report.intervalsCollected} of ${report.intervalsExpected} intervals collected.`,
+  );
+  const worst = page.getByTestId('worst-meters').locator('tbody tr');
+  await expect(worst).toHaveCount(report.worst.length);
+  expect(await worst.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-meter-id')))).toEqual(
+    report.worst.map((m) => m.meterId),
+  );
+  await expect(worst.getByTestId('worst-missing')).toHaveText(report.worst.map((m) => String(m.missing)));
+
+  const clocks = await apiData<{ checked: number; flagged: number; maxDriftSeconds: number }>(
+    users.operator,
+    `/api/reports/clock-drift?area=${areaId}&limit=20`,
+  );
+  expect(clocks.checked).toBe(stack().meters.length);
+  await expect(page.getByTestId('clock-summary')).toHaveText(
+    `${clocks.flagged} of ${clocks.checked} checked meters are more than ${clocks.maxDriftSeconds} s off.`,
+  );
+  await shoot(page, 'completeness');
+
+  // The report survives a reload (its filters are in the address); a worst meter opens its page.
+  await page.reload();
+  await expect(page.getByTestId('kpi-meters').locator('dd')).toHaveText(String(report.meters));
+  await worst.first().getByRole('link').click();
+  await expect(
+    page.getByRole('heading', { name: new RegExp(`Meter ${report.worst[0]!.meterNumber}`) }),
+  ).toBeVisible();
 });
 
 test('every page has no serious or critical accessibility violation', async ({ page }) => {
@@ -356,9 +525,14 @@ test('every page has no serious or critical accessibility violation', async ({ p
   await expect(page.getByTestId('latest-readings')).toBeVisible();
   await expect(page.getByTestId('history-chart')).toBeVisible();
   await check('meter-a11y');
+  await expect(page.getByTestId('profile-entries')).toBeVisible();
   await page.goto(`${baseUrl}/areas`);
   await expect(page.getByTestId('areas-table')).toContainText('CONSOLE');
   await check('areas');
+  await page.goto(`${baseUrl}/reports/completeness`);
+  await expect(page.getByTestId('completeness-kpi')).toBeVisible();
+  await expect(page.getByTestId('clock-summary')).toBeVisible();
+  await check('completeness-a11y');
   await page.goto(`${baseUrl}/users`);
   await expect(page.getByTestId('users-table')).toContainText(users.viewer.username);
   await check('users');

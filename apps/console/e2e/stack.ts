@@ -59,6 +59,8 @@ export interface ConsoleStackOptions {
   startDead?: boolean;
   /** Register this many of the meters (the last ones) in a second area, `EAST`, instead of `CONSOLE`. */
   eastMeters?: number;
+  /** The simulated meters' load profile capture period in seconds (default the simulator's 900). */
+  profilePeriodSec?: number;
   /** Run the compiled apps from dist/ (fresh after `npm run build`, as in a full `npm test`) instead of ts-node. */
   compiled?: boolean;
 }
@@ -168,6 +170,7 @@ export async function startConsoleStack(options: ConsoleStackOptions): Promise<C
           args: [
             ...['--meters', String(options.meters), '--port', '0', '--control-port', '0'],
             ...(options.startDead ? ['--dead', '1'] : []),
+            ...(options.profilePeriodSec ? ['--profile-period', String(options.profilePeriodSec)] : []),
           ],
           readyPattern: /simulator ready: .*control http:\S+/,
           fromBuild: options.compiled,

@@ -5,6 +5,7 @@ import { useCan, useSession } from './auth';
 import { ScopeBadge } from './components/ScopeBadge';
 import { LiveProvider, useConnected } from './live';
 import { AreasPage } from './pages/Areas';
+import { COMPLETENESS_PATH, CompletenessPage } from './pages/Completeness';
 import { FleetPage } from './pages/Fleet';
 import { LoginPage } from './pages/Login';
 import { MeterPage } from './pages/Meter';
@@ -44,6 +45,8 @@ function Routes() {
       return <MetersPage />;
     case '/areas':
       return <AreasPage />;
+    case COMPLETENESS_PATH:
+      return <CompletenessPage />;
     case '/users':
       return can.administer ? <UsersPage /> : <NotFound />;
     default:
@@ -71,6 +74,7 @@ function Shell({ children }: { children: ReactNode }) {
     ['/', 'Fleet'],
     ['/meters', 'Meters'],
     ['/areas', 'Areas'],
+    [COMPLETENESS_PATH, 'Data completeness'],
   ];
   if (can.administer) nav.push(['/users', 'Users'], ...ADMIN_PAGES);
   return (

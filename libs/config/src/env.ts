@@ -375,7 +375,8 @@ export class WorkerEnv extends CommonEnv {
 
   /**
    * BullMQ lock of a poll job. A worker that dies holding a batch loses it after at most this, and the
-   * batch is taken over by another worker within 1.5× this, well inside the interval.
+   * batch is taken over by another worker within 1.5× this, well inside the interval. The meter locks and
+   * the load profile collection jobs use the same lifetime.
    */
   @IsInt()
   @Min(1000)

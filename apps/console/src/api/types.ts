@@ -208,3 +208,12 @@ export interface MeterStatusChangeEvent {
   lastSeen: string | null;
   timestamp: string;
 }
+
+/** Load profiles and their reports: these responses are described in the OpenAPI document. */
+type Schemas = import('./schema').components['schemas'];
+export type LoadProfile = Schemas['LoadProfileDto'];
+export type LoadProfileEntry = Schemas['LoadProfileEntryDto'];
+export type ProfileFlag = LoadProfileEntry['flags'][number];
+export type Completeness = Schemas['CompletenessDto'];
+export type FleetCompleteness = Schemas['FleetCompletenessDto'];
+export type ClockDriftReport = Schemas['ClockDriftReportDto'];

@@ -13,10 +13,12 @@ export function HistoryChart({
   data,
   unit,
   title,
+  testId = 'history-chart',
 }: {
   data: ChartSeries;
   unit: string | null;
   title: string;
+  testId?: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -51,7 +53,5 @@ export function HistoryChart({
     plot.current?.setData([data.x, ...data.lines.map((l) => l.values)]);
   }, [data]);
 
-  return (
-    <div ref={box} className="chart" role="img" aria-label={`${title} chart`} data-testid="history-chart" />
-  );
+  return <div ref={box} className="chart" role="img" aria-label={`${title} chart`} data-testid={testId} />;
 }

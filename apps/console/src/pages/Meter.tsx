@@ -8,6 +8,7 @@ import { useRoom } from '../live';
 import { Link } from '../router';
 import { CommandAudit } from './meter/CommandAudit';
 import { HistoryPanel } from './meter/HistoryPanel';
+import { LoadProfilePanel } from './meter/LoadProfilePanel';
 import { ReadNow } from './meter/ReadNow';
 import { StatusControl } from './meter/StatusControl';
 import { WritePanel } from './meter/WritePanel';
@@ -162,6 +163,7 @@ export function MeterPage({ id }: { id: string }) {
       {can.operate && catalog.data && <WritePanel meter={m} catalog={catalog.data.data} />}
 
       <HistoryPanel meterId={m.id} catalog={catalog.data?.data ?? []} />
+      <LoadProfilePanel meterId={m.id} meterNumber={m.meterNumber} />
       <CommandAudit meterId={m.id} />
     </section>
   );

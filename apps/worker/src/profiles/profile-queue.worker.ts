@@ -61,6 +61,7 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
   private worker?: Worker;
   private scheduleTimer?: NodeJS.Timeout;
   private readonly intervalMs: number;
+  private readonly lockMs: number;
 
   constructor(
     env: WorkerEnv,
@@ -69,6 +70,7 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
     private readonly maintenance: ProfileMaintenanceService,
   ) {
     this.intervalMs = env.PROFILE_READ_INTERVAL;
+    this.lockMs = env.POLL_JOB_LOCK_MS;
     this.root = bullRootOptions(env.REDIS_URL, env.QUEUE_PREFIX);
     this.queue = new Queue(QUEUES.PROFILE, this.root);
     this.queue.on('error', (err) => this.logger.warn(`profile queue: ${err.message}`));
@@ -87,6 +89,11 @@ export class ProfileQueueWorker implements OnApplicationBootstrap, BeforeApplica
     this.worker = new Worker(QUEUES.PROFILE, (job) => this.process(job), {
       ...this.root,
       concurrency: PROFILE_WORKER_CONCURRENCY,
+      // Like a poll job's (and the meter locks'): a worker that dies mid-collection loses its job after
+      // POLL_JOB_LOCK_MS and another worker runs it again (idempotent), instead of after BullMQ's 30 s.
+      lockDuration: this.lockMs,
+      stalledInterval: Math.ceil(this.lockMs / 2),
+      maxStalledCount: 2,
     });
     this.worker.on('error', (err) => this.logger.warn(`profile worker: ${err.message}`));
     this.worker.on('failed', (job, err) =>
