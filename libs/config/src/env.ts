@@ -264,7 +264,7 @@ export class ApiEnv extends CommonEnv {
   PUSH_RATE_LIMIT_PER_MINUTE: number = 120;
 
   /**
-   * Meters whose decrypted push secret each api instance keeps (LRU, 60 s each; 0 turns the cache off):
+   * Meters whose decrypted push secret each api instance keeps (LRU, 5 minutes each; 0 turns the cache off):
    * a push then costs no statement. Rotation and its bounds: docs/push.md.
    */
   @IsInt()

@@ -7,7 +7,7 @@ import { PushRepository, PushTarget } from './push.repository';
 /** Meter numbers looked up by one statement at most. */
 export const LOOKUP_MAX_KEYS = 1000;
 /** How long a cached meter and secret are trusted before PostgreSQL is asked again. */
-export const PUSH_SECRET_CACHE_TTL_MS = 60_000;
+export const PUSH_SECRET_CACHE_TTL_MS = 5 * 60_000;
 /** A cached secret that does not verify a push is read again, at most this often per meter. */
 export const PUSH_SECRET_REFRESH_MIN_MS = 1000;
 
@@ -35,7 +35,7 @@ interface Waiting {
  * stops working here at once. Another api instance still holds the old secret; a push signed with the NEW
  * one fails against it, and a failure makes `refresh` read the meter again (at most once a second per
  * meter), so the new secret works everywhere at once; the old one keeps working on other instances until
- * their entry expires (≤ 60 s). The same bound applies to a meter deleted or moved through another instance.
+ * their entry expires (≤ 5 minutes). The same bound applies to a meter deleted or moved through another instance.
  * Unknown meters and meters without a secret are not cached: a new meter's first push is looked up.
  */
 @Injectable()
