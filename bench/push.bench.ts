@@ -238,7 +238,8 @@ async function main(): Promise<void> {
       };
       results.push(r);
       console.log(describeRun(r));
-      if (stored < accepted) console.log(`  ${accepted - stored} accepted reads NOT stored within the drain timeout`);
+      if (stored < accepted)
+        console.log(`  ${accepted - stored} accepted reads NOT stored within the drain timeout`);
     }
 
     const median = (f: (r: RunResult) => number) => {
@@ -248,7 +249,9 @@ async function main(): Promise<void> {
     const perProcess = (k: keyof RunResult['cpuPer1000']) =>
       `${k} ${median((r) => r.cpuPer1000[k]).toFixed(3)} s (${median((r) => r.cores[k]).toFixed(2)} cores)`;
     const storedPerS = median((r) => r.storedPerS);
-    console.log(`median of ${RUNS} runs of ${SECONDS} s (the machine may be shared: figures are indicative):`);
+    console.log(
+      `median of ${RUNS} runs of ${SECONDS} s (the machine may be shared: figures are indicative):`,
+    );
     console.log(
       `  accepted ${median((r) => r.acceptedPerS).toFixed(0)}/s, stored ${storedPerS.toFixed(0)}/s, ` +
         `latency p50 ${median((r) => r.p50).toFixed(1)} ms, p95 ${median((r) => r.p95).toFixed(1)} ms`,
