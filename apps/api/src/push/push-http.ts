@@ -36,6 +36,8 @@ type ReadBody = { raw: Buffer; tooLarge: false } | { tooLarge: true };
 export class PushHttpHandler {
   private readonly errors: AllExceptionsFilter;
   private readonly alarmPipe = createValidationPipe();
+  /** Shutdown has begun: each answer closes its connection, so meters reconnect to another instance. */
+  private draining = false;
 
   constructor(
     private readonly authenticator: PushAuthenticator,
@@ -44,6 +46,11 @@ export class PushHttpHandler {
     env: ApiEnv,
   ) {
     this.errors = new AllExceptionsFilter(dependencyPorts(env.DATABASE_URL, env.REDIS_URL));
+  }
+
+  /** From now on every answer closes its keep-alive connection (shutdown). */
+  drain(): void {
+    this.draining = true;
   }
 
   /** The `node:http` request listener. */
@@ -61,7 +68,7 @@ export class PushHttpHandler {
     }
     this.readBody(req, (body) => {
       this.serve(req, route, body).then(
-        ({ status, payload }) => send(res, status, payload),
+        ({ status, payload }) => send(res, status, payload, this.draining),
         (err: unknown) => this.fail(req, res, err),
       );
     });
@@ -118,7 +125,7 @@ export class PushHttpHandler {
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const { status, body } = this.errors.toResponse(err, req);
-    send(res, status, body);
+    send(res, status, body, this.draining);
   }
 }
 
@@ -149,12 +156,13 @@ function parseJsonBody(req: IncomingMessage, raw: Buffer): { json: boolean; valu
   }
 }
 
-function send(res: ServerResponse, status: number, payload: unknown): void {
+function send(res: ServerResponse, status: number, payload: unknown, closeConnection: boolean): void {
   if (res.headersSent) return;
   const text = JSON.stringify(payload);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
+    ...(closeConnection ? { connection: 'close' } : {}),
   });
   res.end(text);
 }

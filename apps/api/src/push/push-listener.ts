@@ -47,6 +47,7 @@ export class PushListener implements OnApplicationBootstrap, BeforeApplicationSh
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.handler.drain();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
