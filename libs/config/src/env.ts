@@ -264,6 +264,15 @@ export class ApiEnv extends CommonEnv {
   PUSH_RATE_LIMIT_PER_MINUTE: number = 120;
 
   /**
+   * Meters whose decrypted push secret each api instance keeps (LRU, 5 minutes each; 0 turns the cache off):
+   * a push then costs no statement. Rotation and its bounds: docs/push.md.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  PUSH_SECRET_CACHE_SIZE: number = 100_000;
+
+  /**
    * Turns on the seed system's POST /api/meters/data-ingestion (its simulator and field devices send
    * `authentication`, compared with this in constant time). Unset: the route answers 404.
    */

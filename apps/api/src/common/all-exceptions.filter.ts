@@ -53,7 +53,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     res.status(status).json(body);
   }
 
-  private toResponse(exception: unknown, req: Request): { status: number; body: ApiError } {
+  /**
+   * The answer to `exception` (logged like any other), for a listener that does not go through Nest: the
+   * meters' push listener.
+   */
+  toResponse(
+    exception: unknown,
+    req: Pick<Request, 'method' | 'url' | 'originalUrl'>,
+  ): { status: number; body: ApiError } {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body: ApiError = { success: false, message: messageOf(exception), error: reason(status) };
@@ -93,7 +100,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     };
   }
 
-  private logOutage(dependency: string, exception: unknown, req: Request): void {
+  private logOutage(
+    dependency: string,
+    exception: unknown,
+    req: Pick<Request, 'method' | 'url' | 'originalUrl'>,
+  ): void {
     const now = Date.now();
     const last = this.outageLog.get(dependency);
     if (last && now - last.at < OUTAGE_LOG_EVERY_MS) {

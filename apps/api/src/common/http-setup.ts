@@ -2,7 +2,6 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { HttpRequest, HttpResponse, NextFn } from './http-types';
 import { BadRequestException, HttpException } from '@nestjs/common';
 import { bodyParserError } from './all-exceptions.filter';
-import { keepPushRawBody } from '../push/push-port';
 
 export const BODY_LIMIT = '1mb';
 /** Deeper JSON than any of our DTOs: the validation pipe walks bodies recursively and would overflow. */
@@ -42,8 +41,7 @@ export function hostileInput(url: string, body: unknown): string | null {
  * the global filter answers 413 / 400 in the envelope instead of Express's HTML error page.
  */
 export function useBodyParsers(app: NestExpressApplication): void {
-  // Pushes are signed over their exact bytes: the parser keeps them for the signature check.
-  app.useBodyParser('json', { limit: BODY_LIMIT, verify: keepPushRawBody });
+  app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: true });
   app.use((err: unknown, _req: HttpRequest, _res: HttpResponse, next: NextFn) => {
     const mapped = bodyParserError(err);

@@ -25,6 +25,14 @@ export class HttpMetrics {
     });
   }
 
+  /** One request served outside Express (the push listener), `started` from process.hrtime.bigint(). */
+  observe(method: string, route: string, status: number, started: bigint): void {
+    this.histogram.observe(
+      { method, route, status: String(status) },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+  }
+
   /** Express middleware timing every request until its response is finished. */
   middleware(): (req: HttpRequest, res: HttpResponse, next: NextFn) => void {
     return (req, res, next) => {

@@ -1,14 +1,14 @@
 import { ApiEnv } from '@app/config';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { createServer, RequestListener, Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { markPushRequest } from './push-port';
+import { PushHttpHandler } from './push-http';
 
 /**
- * The api's second listener, for meters (PUSH_PORT; 0: none). It serves the same Express app as the
- * operators' port, so pushes share the api's modules, pipes and error envelope; `pushPortGate` keeps each
- * port to its own routes. It stops taking connections when shutdown begins; pushes in flight finish.
+ * The api's second listener, for meters (PUSH_PORT; 0: none): a plain `node:http` server answering the
+ * push routes only (PushHttpHandler), with no Express or Nest per request; the operators' port answers 404
+ * to /push/* (`pushPortGate`). It opens once the app is up, stops taking connections when shutdown begins,
+ * and the pushes in flight finish (and reach Redis) before the queue's connection closes.
  */
 @Injectable()
 export class PushListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -17,7 +17,7 @@ export class PushListener implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     private readonly env: ApiEnv,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly handler: PushHttpHandler,
   ) {}
 
   /** The port it listens on (the configured one), or undefined when off. */
@@ -27,11 +27,7 @@ export class PushListener implements OnApplicationBootstrap, BeforeApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.env.PUSH_PORT === 0) return;
-    const app = this.adapterHost.httpAdapter.getInstance<RequestListener>();
-    const server = createServer((req, res) => {
-      markPushRequest(req);
-      app(req, res);
-    });
+    const server = createServer(this.handler.handle);
     // Meters keep connections open between pushes; a dead one must not hold a socket forever.
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
@@ -51,6 +47,7 @@ export class PushListener implements OnApplicationBootstrap, BeforeApplicationSh
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.handler.drain();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -1,6 +1,7 @@
 import { JOB_RETENTION, PUSH_JOBS, PushedRead, PushReadsPayload, QUEUES } from '@app/contracts';
 import { InjectQueue } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { DependencyUnavailableException } from '../common/dependency-errors';
 import { Queue } from 'bullmq';
 
 /** How long a verified read waits for others to share its job (and the worker's statement). */
@@ -11,6 +12,12 @@ export const PUSH_JOB_MAX_READS = 500;
 export const PUSH_MAX_PENDING_READS = 20_000;
 
 const SHUTDOWN_FLUSH_MS = 5000;
+/**
+ * A job Redis has not acknowledged by then is answered 503 (the meters retry). It may still land later and
+ * be stored: a retried read is stored once (unique per meter and instant), so nothing is acknowledged twice
+ * nor lost.
+ */
+export const PUSH_ENQUEUE_TIMEOUT_MS = 3000;
 
 /** A job that could not be stored yet (store backlog full, PostgreSQL away) is retried for ~17 minutes (500 ms doubling, 12 attempts). */
 const PUSH_JOB_ATTEMPTS = { attempts: 12, backoff: { type: 'exponential', delay: 500 } } as const;
@@ -60,13 +67,29 @@ export class PushReadQueue implements BeforeApplicationShutdown {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, PUSH_JOB_MAX_READS);
       this.inFlight += batch.length;
-      void this.queue
-        .add(PUSH_JOBS.READS, { reads: batch.map((w) => w.read) }, { ...JOB_RETENTION, ...PUSH_JOB_ATTEMPTS })
-        .then(
-          () => batch.forEach((w) => w.resolve()),
-          (err: unknown) => batch.forEach((w) => w.reject(err)),
-        )
-        .finally(() => (this.inFlight -= batch.length));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new DependencyUnavailableException(['redis'])),
+          PUSH_ENQUEUE_TIMEOUT_MS,
+        );
+      });
+      const added = this.queue.add(
+        PUSH_JOBS.READS,
+        { reads: batch.map((w) => w.read) },
+        { ...JOB_RETENTION, ...PUSH_JOB_ATTEMPTS },
+      );
+      // The reads count as pending until Redis has answered either way (memory stays bounded).
+      void added
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(timer);
+          this.inFlight -= batch.length;
+        });
+      void Promise.race([added, timedOut]).then(
+        () => batch.forEach((w) => w.resolve()),
+        (err: unknown) => batch.forEach((w) => w.reject(err)),
+      );
     }
   }
 }

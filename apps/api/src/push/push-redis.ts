@@ -14,6 +14,8 @@ export const pushRedisProvider = {
       connectionName: `hes-api-push-${process.pid}`,
       // Thousands of pushes a second: their checks share round trips.
       enableAutoPipelining: true,
+      // Redis away: a push is answered 503 at once (the meter retries), never held until it is back.
+      enableOfflineQueue: false,
       commandTimeout: 1000,
       maxRetriesPerRequest: 1,
     });

@@ -1,15 +1,15 @@
 import { PUSH_SIGNATURE_HEADER } from '@app/contracts';
-import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, NotFoundException, Post } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/decorators';
-import { ApiErrors, ApiOk, ApiOkEnvelope, ok } from '../common';
+import { ApiErrors, ApiOk, ApiOkEnvelope } from '../common';
 import { AcceptedReadDto } from './push.dto';
 import { AlarmDto, PushAlarmDto } from '../alarms/alarms.dto';
-import { PushSignatureGuard, SignedPushRequest } from './push-signature.guard';
-import { AcceptedRead, PushService } from './push.service';
 
 /**
- * The meters' side, served only on the push listener (PUSH_PORT): signed per meter, no user token.
+ * The meters' routes as the OpenAPI document declares them (Nest documents controllers only). They are
+ * served by the push listener (PUSH_PORT, PushHttpHandler) without Express; the operators' port answers
+ * 404 to /push/* before routing (`pushPortGate`), so these handlers are never reached.
  * Outside the `api` prefix.
  */
 @ApiTags('push (meters, on PUSH_PORT)')
@@ -22,11 +22,8 @@ import { AcceptedRead, PushService } from './push.service';
   429: 'Too many pushes from this meter: slow down',
 })
 @Public()
-@UseGuards(PushSignatureGuard)
 @Controller('push')
 export class PushController {
-  constructor(private readonly push: PushService) {}
-
   @Post('readings')
   @HttpCode(202)
   @ApiOperation({
@@ -34,16 +31,15 @@ export class PushController {
     description: 'Accepted (202) once queued for storage; stored like a polled read with readingType push.',
   })
   @ApiOkEnvelope(AcceptedReadDto, { status: 202, description: 'Queued for storage' })
-  async readings(@Req() req: SignedPushRequest): Promise<ApiOk<AcceptedRead>> {
-    return ok(await this.push.acceptReadings(req.pushTarget!, req.body), 'reading accepted');
+  readings(): ApiOk<AcceptedReadDto> {
+    throw new NotFoundException('POST /push/readings is served on PUSH_PORT');
   }
 
   @Post('alarms')
   @HttpCode(200)
   @ApiOperation({ summary: 'An alarm raised by a meter; data is null when the meter had already sent it' })
   @ApiOkEnvelope(AlarmDto, { nullable: true })
-  async alarms(@Req() req: SignedPushRequest, @Body() dto: PushAlarmDto): Promise<ApiOk<AlarmDto | null>> {
-    const alarm = await this.push.acceptAlarm(req.pushTarget!, dto.alarm, dto.timestamp, dto.details);
-    return ok(alarm, alarm ? 'alarm recorded' : 'alarm already recorded');
+  alarms(@Body() _dto: PushAlarmDto): ApiOk<AlarmDto | null> {
+    throw new NotFoundException('POST /push/alarms is served on PUSH_PORT');
   }
 }

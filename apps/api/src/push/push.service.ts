@@ -11,6 +11,7 @@ import { PushReadQueue } from './push-read-queue';
 import { PushSecretCipher } from './push-secret.cipher';
 import type { PushTarget } from './push.repository';
 import { PushRepository } from './push.repository';
+import { PushTargets } from './push-targets';
 
 export interface AcceptedRead {
   meterId: string;
@@ -36,6 +37,7 @@ export class PushService {
     private readonly repository: PushRepository,
     private readonly cipher: PushSecretCipher,
     private readonly meters: MetersService,
+    private readonly targets: PushTargets,
   ) {}
 
   /** Decodes a pushed read and hands it to the workers; resolves once it is safely queued. */
@@ -71,13 +73,15 @@ export class PushService {
     return this.alarms.raise({ meterId: target.id, alarm, raisedAt: when.at, details: details ?? null });
   }
 
-  /** Creates or rotates a meter's push secret; the previous one stops working at once. */
+  /** Creates or rotates a meter's push secret; the previous one stops working (docs/push.md, rotation). */
   async issueSecret(idOrNumber: string, user: AuthUser, scope: AccessScope): Promise<IssuedPushSecret> {
     const meter = await this.meters.getByIdOrNumber(idOrNumber, scope);
     // rotated_by names a user; a key's rotation is in the audit trail.
     const userId = user.kind === 'user' ? user.id : null;
     const secret = PushSecretCipher.generate();
     await this.repository.saveSecret(meter.id, this.cipher.encrypt(secret), userId);
+    // The previous secret stops working on this api instance at once (other instances: PushTargets).
+    this.targets.forget(meter.meterNumber);
     return {
       meterId: meter.id,
       meterNumber: meter.meterNumber,

@@ -50,7 +50,7 @@ export class SeedIngestionService {
     if (errors.length > 0) throw new InputValidationException(describeValidationErrors(errors));
     dto.timestamp = seedTimestamp(dto.timestamp);
 
-    const target = await this.targets.find(dto.meterNumber);
+    const target = await this.targets.findMeter(dto.meterNumber);
     if (!target) throw new NotFoundException(`Meter "${dto.meterNumber}" not found`);
     // The meter's rate limit applies. No replay check: the same body again (a device retrying after an
     // error) must be able to complete; a read or alarm already stored is not stored twice anyway.

@@ -8,6 +8,14 @@ import { readRecord, ReadStore, StoreResult } from '../polling/read-store';
 
 /** PUSH jobs stored at once: each is up to an api's collection window (≤ PUSH_JOB_MAX_READS reads). */
 export const PUSH_WORKER_CONCURRENCY = 4;
+/**
+ * A job's lock: a worker that dies (SIGKILL, lost host) leaves its jobs locked this long, then another
+ * worker takes them over at its next stalled check (same period): a push job is short, so a dead worker's
+ * reads are stored within ~10 s rather than BullMQ's default ~60 s. A job taken twice stores nothing twice.
+ */
+export const PUSH_JOB_LOCK_MS = 5000;
+/** A job whose worker died this many times is retried still (each time its reads may be stored). */
+const PUSH_JOB_MAX_STALLED = 5;
 
 export interface PushJobResult {
   stored: number;
@@ -48,6 +56,9 @@ export class PushQueueWorker implements OnApplicationBootstrap, BeforeApplicatio
     this.worker = new Worker(QUEUES.PUSH, (job: Job<PushReadsPayload>) => this.process(job), {
       ...bullRootOptions(this.env.REDIS_URL, this.env.QUEUE_PREFIX),
       concurrency: PUSH_WORKER_CONCURRENCY,
+      lockDuration: PUSH_JOB_LOCK_MS,
+      stalledInterval: PUSH_JOB_LOCK_MS,
+      maxStalledCount: PUSH_JOB_MAX_STALLED,
     });
     this.worker.on('error', (err) => this.logger.warn(`push worker: ${err.message}`));
     this.worker.on('failed', (job, err) =>
