@@ -360,6 +360,8 @@ test('an area-scoped user sees only their areas: meters, pickers, areas and the 
   // A meter of another area, typed by hand, does not exist for them.
   await page.goto(`${stack().baseUrl}/meters/${meters[0]!.id}`);
   await expect(page.getByRole('alert')).toContainText(/not found/i);
+});
+
 test('a meter page shows its load profile as the api has it: completeness, chart, latest entries, a power failure flagged, the CSV', async ({
   page,
 }) => {
