@@ -20,7 +20,8 @@ if (file) {
     if (capturing) {
       const text = typeof config === 'string' ? config : config && config.text;
       const params = Array.isArray(values) ? values : config && config.values;
-      if (typeof text === 'string') fs.appendFileSync(file, JSON.stringify({ text, values: params ?? [] }) + '\n');
+      if (typeof text === 'string')
+        fs.appendFileSync(file, JSON.stringify({ text, values: params ?? [] }) + '\n');
     }
     return query.call(this, config, values, callback);
   };
