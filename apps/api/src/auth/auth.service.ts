@@ -7,6 +7,7 @@ import { ApiKeysService } from '../api-keys/api-keys.service';
 import { UsersService } from '../users/users.service';
 import type { AccessTokenClaims, AuthUser } from './auth-user';
 import { isApiKeySecret } from './credentials';
+import { SessionRevocation } from './session-revocation';
 
 /**
  * Access tokens whose signature has been verified, kept until they expire: a console sends the same token
@@ -15,16 +16,34 @@ import { isApiKeySecret } from './credentials';
  * revocation holds as before. Bounded by count, and never past a token's `exp`.
  */
 const VERIFIED_TOKENS_MAX = 10_000;
+/**
+ * How long the user row read to check a token (exists, active, token version) is reused by this instance:
+ * reading it on every request was one statement of the two or three most requests make. A revocation made
+ * through this instance forgets the row at once (SessionRevocation.onRevoked); one made through another
+ * instance holds here within this delay (SECURITY.md "Revocation").
+ */
+export const USER_RECHECK_MS = 1_000;
+const USER_ROWS_MAX = 10_000;
 
 @Injectable()
 export class AuthService {
   private readonly verifiedTokens = new LRUCache<string, AccessTokenClaims>({ max: VERIFIED_TOKENS_MAX });
+  /** User rows by id, as read (or being read: concurrent requests share one read) for token checks. */
+  private readonly userRows = new LRUCache<string, Promise<User | undefined>>({
+    max: USER_ROWS_MAX,
+    ttl: USER_RECHECK_MS,
+  });
 
   constructor(
     private readonly jwt: JwtService,
     private readonly users: UsersService,
     private readonly apiKeys: ApiKeysService,
-  ) {}
+    revocation: SessionRevocation,
+  ) {
+    revocation.onRevoked((principal) => {
+      if (principal.kind === 'user') this.userRows.delete(principal.id);
+    });
+  }
 
   /** Checks the credentials (same answer for unknown user, wrong password and deactivated account). */
   async login(username: string, password: string): Promise<{ token: string; user: User }> {
@@ -47,12 +66,13 @@ export class AuthService {
 
   /**
    * The principal of a credential from a request or a handshake: an API key (`hes_…`) or an access token.
-   * Throws UnauthorizedException when it is not (or no longer) valid.
+   * Throws UnauthorizedException when it is not (or no longer) valid. `fresh`: the user's row is read now
+   * (for the sockets' re-checks, which exist to catch a revocation made elsewhere).
    */
-  authenticate(credential: string): Promise<AuthUser> {
+  authenticate(credential: string, options: { fresh?: boolean } = {}): Promise<AuthUser> {
     return isApiKeySecret(credential)
       ? this.apiKeys.authenticate(credential)
-      : this.verifyAccessToken(credential);
+      : this.verifyAccessToken(credential, options);
   }
 
   /** Logout: ends every token of the user (all their sessions), not only the one presented. */
@@ -64,13 +84,14 @@ export class AuthService {
   /**
    * Verifies an access token (HS256 signature with JWT_SECRET, expiry) and that its user still exists, is
    * active and has not ended the token since (token version: logout, password, role, area or active-flag
-   * change). The user row is read on every call, by primary key, so a revocation holds at once on every
-   * api instance without a cache to invalidate. Returns the user as stored now.
+   * change). The user row is read by primary key at most USER_RECHECK_MS before (see userRow). Returns the
+   * user as stored then.
    * Throws UnauthorizedException otherwise. Used by the HTTP guard, the Socket.IO handshake and Bull Board.
    */
-  async verifyAccessToken(token: string): Promise<AuthUser> {
+  async verifyAccessToken(token: string, options: { fresh?: boolean } = {}): Promise<AuthUser> {
     const claims = await this.verifiedClaims(token);
-    const user = await this.users.findById(claims.sub);
+    if (options.fresh) this.userRows.delete(claims.sub);
+    const user = await this.userRow(claims.sub);
     if (!user) throw new UnauthorizedException('User no longer exists');
     if (!user.isActive) throw new UnauthorizedException('User is deactivated');
     if (claims.tv !== user.tokenVersion) throw new UnauthorizedException('Token revoked');
@@ -82,6 +103,18 @@ export class AuthService {
       areaIds: user.areaIds,
       expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
     };
+  }
+
+  /** The user's row, read at most USER_RECHECK_MS ago (or being read); a failed read is not kept. */
+  private userRow(id: string): Promise<User | undefined> {
+    const known = this.userRows.get(id);
+    if (known) return known;
+    const row = this.users.findById(id);
+    this.userRows.set(id, row);
+    row.catch(() => {
+      if (this.userRows.get(id) === row) this.userRows.delete(id);
+    });
+    return row;
   }
 
   /** The claims of a well-signed, unexpired token with a user id (from verifiedTokens when seen before). */
