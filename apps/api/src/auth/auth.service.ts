@@ -7,7 +7,7 @@ import { ApiKeysService } from '../api-keys/api-keys.service';
 import { UsersService } from '../users/users.service';
 import type { AccessTokenClaims, AuthUser } from './auth-user';
 import { isApiKeySecret } from './credentials';
-import { SessionRevocation } from './session-revocation';
+import { CREDENTIAL_RECHECK_MS, SessionRevocation } from './session-revocation';
 
 /**
  * Access tokens whose signature has been verified, kept until they expire: a console sends the same token
@@ -16,13 +16,6 @@ import { SessionRevocation } from './session-revocation';
  * revocation holds as before. Bounded by count, and never past a token's `exp`.
  */
 const VERIFIED_TOKENS_MAX = 10_000;
-/**
- * How long the user row read to check a token (exists, active, token version) is reused by this instance:
- * reading it on every request was one statement of the two or three most requests make. A revocation made
- * through this instance forgets the row at once (SessionRevocation.onRevoked); one made through another
- * instance holds here within this delay (SECURITY.md "Revocation").
- */
-export const USER_RECHECK_MS = 1_000;
 const USER_ROWS_MAX = 10_000;
 
 @Injectable()
@@ -31,7 +24,7 @@ export class AuthService {
   /** User rows by id, as read (or being read: concurrent requests share one read) for token checks. */
   private readonly userRows = new LRUCache<string, Promise<User | undefined>>({
     max: USER_ROWS_MAX,
-    ttl: USER_RECHECK_MS,
+    ttl: CREDENTIAL_RECHECK_MS,
   });
 
   constructor(
@@ -66,12 +59,12 @@ export class AuthService {
 
   /**
    * The principal of a credential from a request or a handshake: an API key (`hes_…`) or an access token.
-   * Throws UnauthorizedException when it is not (or no longer) valid. `fresh`: the user's row is read now
-   * (for the sockets' re-checks, which exist to catch a revocation made elsewhere).
+   * Throws UnauthorizedException when it is not (or no longer) valid. `fresh`: the user's or key's row is
+   * read now (for the sockets' re-checks, which exist to catch a revocation made elsewhere).
    */
   authenticate(credential: string, options: { fresh?: boolean } = {}): Promise<AuthUser> {
     return isApiKeySecret(credential)
-      ? this.apiKeys.authenticate(credential)
+      ? this.apiKeys.authenticate(credential, Date.now(), options)
       : this.verifyAccessToken(credential, options);
   }
 
@@ -84,7 +77,7 @@ export class AuthService {
   /**
    * Verifies an access token (HS256 signature with JWT_SECRET, expiry) and that its user still exists, is
    * active and has not ended the token since (token version: logout, password, role, area or active-flag
-   * change). The user row is read by primary key at most USER_RECHECK_MS before (see userRow). Returns the
+   * change). The user row is read by primary key at most CREDENTIAL_RECHECK_MS before (see userRow). Returns the
    * user as stored then.
    * Throws UnauthorizedException otherwise. Used by the HTTP guard, the Socket.IO handshake and Bull Board.
    */
@@ -105,7 +98,7 @@ export class AuthService {
     };
   }
 
-  /** The user's row, read at most USER_RECHECK_MS ago (or being read); a failed read is not kept. */
+  /** The user's row, read at most CREDENTIAL_RECHECK_MS ago (or being read); a failed read is not kept. */
   private userRow(id: string): Promise<User | undefined> {
     const known = this.userRows.get(id);
     if (known) return known;

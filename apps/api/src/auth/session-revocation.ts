@@ -3,9 +3,17 @@ import type { Server } from 'socket.io';
 import { type AuthUser, principalRoom } from './auth-user';
 
 /**
+ * How long an instance reuses the row read to check a credential (a user's, for its token version; an API
+ * key's): reading it on every request was one of the two or three statements most requests make. A
+ * revocation made through the instance forgets the row at once (SessionRevocation.onRevoked); one made
+ * through another instance holds here within this delay (SECURITY.md "Revocation").
+ */
+export const CREDENTIAL_RECHECK_MS = 1_000;
+
+/**
  * Ends the live sessions of a user or key whose credentials were just revoked. HTTP: the instance's own
- * memo of user rows (AuthService) forgets the user at once (`onRevoked`); other instances re-read it within
- * AuthService's USER_RECHECK_MS. Open sockets are disconnected through the
+ * memos of user and key rows forget it at once (`onRevoked`); other instances re-read them within
+ * CREDENTIAL_RECHECK_MS. Open sockets are disconnected through the
  * Socket.IO adapter: every socket of a principal is in its `user-{id}` / `key-{id}` room, and
  * `disconnectSockets` on a room reaches the sockets of every api instance (the streams adapter carries the
  * request through Redis). The gateway attaches its server at init; before that there are no sockets.
