@@ -11,9 +11,18 @@
  * Prints p50 / p95 / req/s per case, and PASS/FAIL against the targets (lists, filters, search and deep
  * pages p95 < 100 ms; polling status p95 < 50 ms). Any non-2xx answer fails the run. The machine is
  * shared with whatever else runs on it: the figures are indicative, run it a few times.
+ *
+ * Latency on a shared machine mostly measures the neighbours, so two costs that they hardly move are
+ * printed too: the api process's CPU time per request (its utime + stime from /proc over the measured
+ * run, divided by the requests served), and, before the load, what PostgreSQL spends on each statement the
+ * route runs: the api records the SQL of one request (bench/sql-capture.js, preloaded) and each statement
+ * is run again under EXPLAIN (ANALYZE, BUFFERS) (median of 3 executions; planning and execution time,
+ * shared buffers hit / read, rows). BENCH_EXPLAIN=0 skips that part.
  */
 import autocannon from 'autocannon';
-import { cpus, loadavg } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import globalSetup from '../libs/testing/src/global-setup';
 import globalTeardown from '../libs/testing/src/global-teardown';
@@ -23,12 +32,15 @@ import {
   TEST_API_ENV_DEFAULTS,
   type StartedProcess,
 } from '../libs/testing/src';
-import { envNumber, percentile, runBench } from './bench-helpers';
+import { envNumber, percentile, runBench, sleep } from './bench-helpers';
 
 const METERS = Math.floor(envNumber('BENCH_METERS', 100_000, 1_000, 1_000_000));
 const DURATION_S = Math.floor(envNumber('BENCH_DURATION_S', 10, 1, 120));
 const CONNECTIONS = Math.floor(envNumber('BENCH_CONNECTIONS', 10, 1, 100));
 const WARMUP_S = 2;
+const EXPLAIN = process.env.BENCH_EXPLAIN !== '0';
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const CLOCK_TICKS_PER_S = 100;
 const AREAS = 20;
 const BRANDS = ['hexing', 'landis', 'itron', 'kamstrup', 'iskra'];
 
@@ -125,6 +137,126 @@ function run(url: string, token: string, duration: number): Promise<CaseResult> 
   });
 }
 
+/** CPU time (user + system, ms) the process has used so far, from /proc/<pid>/stat. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+interface CapturedStatement {
+  text: string;
+  values: unknown[];
+}
+
+/** The SQL statements the api ran for one request to `url` (sql-capture.js toggled on and off around it). */
+async function captureRequestSql(
+  api: StartedProcess,
+  captureFile: string,
+  url: string,
+  token: string,
+): Promise<CapturedStatement[]> {
+  rmSync(captureFile, { force: true });
+  const toggle = async (state: 'on' | 'off') => {
+    const seen = api.output().split(`sql-capture ${state}`).length;
+    api.child.kill('SIGUSR2');
+    const deadline = Date.now() + 5_000;
+    while (api.output().split(`sql-capture ${state}`).length === seen) {
+      if (Date.now() > deadline) throw new Error(`the api did not turn sql capture ${state}`);
+      await sleep(10);
+    }
+  };
+  await toggle('on');
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  await toggle('off');
+  let text = '';
+  try {
+    text = readFileSync(captureFile, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as CapturedStatement);
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Actual Rows'?: number;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
+}
+interface ExplainJson {
+  Plan: PlanNode;
+  'Planning Time': number;
+  'Execution Time'?: number;
+}
+
+interface StatementCost {
+  sql: string;
+  planningMs: number;
+  /** null: a plan-only statement (EXPLAIN without ANALYZE), nothing executed. */
+  executionMs: number | null;
+  sharedHit: number;
+  sharedRead: number;
+  rows: number | null;
+  node: string;
+}
+
+/**
+ * PostgreSQL's own cost of a captured statement: EXPLAIN (ANALYZE, BUFFERS) three times (in a transaction
+ * rolled back, in case it writes), the median by execution time. A statement that is itself a plan-only
+ * EXPLAIN (the list's total estimate) is planned again with its planning time.
+ */
+async function explainStatement(db: Client, st: CapturedStatement): Promise<StatementCost | null> {
+  const text = st.text.trim();
+  if (!/^(select|with|insert|update|delete|explain)\b/i.test(text)) return null;
+  const planOnly = /^explain\s*\(format json\)/i.exec(text);
+  const explain = planOnly
+    ? `explain (summary, buffers, format json) ${text.slice(planOnly[0].length)}`
+    : `explain (analyze, buffers, format json) ${text}`;
+  const runs: StatementCost[] = [];
+  for (let i = 0; i < 3; i++) {
+    await db.query('begin');
+    try {
+      const { rows } = await db.query<{ 'QUERY PLAN': ExplainJson[] }>(explain, st.values);
+      const [plan] = rows[0]['QUERY PLAN'];
+      runs.push({
+        sql: text.replace(/\s+/g, ' '),
+        planningMs: plan['Planning Time'],
+        executionMs: planOnly ? null : (plan['Execution Time'] ?? null),
+        sharedHit: plan.Plan['Shared Hit Blocks'] ?? 0,
+        sharedRead: plan.Plan['Shared Read Blocks'] ?? 0,
+        rows: planOnly ? null : (plan.Plan['Actual Rows'] ?? null),
+        node: plan.Plan['Node Type'],
+      });
+    } finally {
+      await db.query('rollback');
+    }
+  }
+  runs.sort((a, b) => (a.executionMs ?? a.planningMs) - (b.executionMs ?? b.planningMs));
+  return runs[1];
+}
+
+function printStatementCosts(name: string, costs: StatementCost[]): void {
+  const total = costs.reduce((sum, c) => sum + c.planningMs + (c.executionMs ?? 0), 0);
+  const blocks = costs.reduce((sum, c) => sum + c.sharedHit + c.sharedRead, 0);
+  console.log(
+    `${name}: ${costs.length} statement(s), ${total.toFixed(2)} ms in PostgreSQL (planning + execution), ${blocks} shared buffers`,
+  );
+  for (const c of costs) {
+    const exec = c.executionMs === null ? 'plan only' : `exec ${c.executionMs.toFixed(2)} ms`;
+    const rows = c.rows === null ? '' : `, ${c.rows} rows`;
+    console.log(
+      `  plan ${c.planningMs.toFixed(2)} ms, ${exec}, buffers hit ${c.sharedHit} read ${c.sharedRead}${rows} ` +
+        `(${c.node}): ${c.sql.length > 110 ? `${c.sql.slice(0, 107)}...` : c.sql}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   await globalSetup();
   const db = new Client({ connectionString: process.env.DATABASE_URL });
@@ -138,12 +270,32 @@ async function main(): Promise<void> {
       `${METERS} meters in ${AREAS} areas registered in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     const port = await freeLoopbackPort();
+    const captureFile = path.join(tmpdir(), `hes-api-bench-sql-${process.pid}.jsonl`);
+    // The child's node flags come from HES_CHILD_NODE_ARGS (startProcess); the SQL recorder is added to them.
+    const childNodeArgs = process.env.HES_CHILD_NODE_ARGS ?? '';
+    process.env.HES_CHILD_NODE_ARGS = `${childNodeArgs} -r ${path.join(__dirname, 'sql-capture.js')}`;
     api = await startProcess('api', {
-      env: { ...TEST_API_ENV_DEFAULTS, PORT: String(port) },
+      env: { ...TEST_API_ENV_DEFAULTS, PORT: String(port), BENCH_SQL_CAPTURE: captureFile },
       readyPattern: /api listening on port/,
     });
+    process.env.HES_CHILD_NODE_ARGS = childNodeArgs;
+    const apiPid = api.child.pid!;
     const baseUrl = `http://127.0.0.1:${port}`;
     const token = await login(baseUrl);
+    if (EXPLAIN) {
+      console.log('\nPostgreSQL per request (EXPLAIN (ANALYZE, BUFFERS) of the statements one request ran):');
+      for (const c of CASES) {
+        const statements = await captureRequestSql(api, captureFile, `${baseUrl}${c.path}`, token);
+        const costs: StatementCost[] = [];
+        for (const st of statements) {
+          const cost = await explainStatement(db, st);
+          if (cost) costs.push(cost);
+        }
+        printStatementCosts(c.name, costs);
+      }
+      rmSync(captureFile, { force: true });
+      console.log('');
+    }
     console.log(
       `load average before: ${loadavg()
         .map((l) => l.toFixed(1))
@@ -152,10 +304,15 @@ async function main(): Promise<void> {
     console.log(
       `autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per case after ${WARMUP_S} s warm-up\n`,
     );
-    console.log('case                          p50 ms  p95 ms  p99 ms    req/s  non-2xx  target');
+    console.log(
+      'case                          p50 ms  p95 ms  p99 ms    req/s  non-2xx  api CPU ms/req  api CPU %  target',
+    );
     for (const c of CASES) {
       await run(`${baseUrl}${c.path}`, token, WARMUP_S);
+      const cpuBefore = processCpuMs(apiPid);
       const { result: r, latencies } = await run(`${baseUrl}${c.path}`, token, DURATION_S);
+      const cpuMs = processCpuMs(apiPid) - cpuBefore;
+      const served = r.requests.total;
       const [p50, p95, p99] = [0.5, 0.95, 0.99].map((p) => percentile(latencies, p));
       const bad = r.non2xx + r.errors + r.timeouts;
       const pass = bad === 0 && (c.targetP95Ms === null || p95 < c.targetP95Ms);
@@ -164,7 +321,8 @@ async function main(): Promise<void> {
       console.log(
         `${c.name.padEnd(28)} ${p50.toFixed(0).padStart(7)} ${p95.toFixed(0).padStart(7)} ` +
           `${p99.toFixed(0).padStart(7)} ${r.requests.average.toFixed(0).padStart(8)} ` +
-          `${String(bad).padStart(8)}  ${target}`,
+          `${String(bad).padStart(8)} ${(served ? cpuMs / served : NaN).toFixed(2).padStart(15)} ` +
+          `${((cpuMs / (r.duration * 1000)) * 100).toFixed(0).padStart(10)}  ${target}`,
       );
     }
     console.log(

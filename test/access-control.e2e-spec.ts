@@ -395,15 +395,25 @@ describe('access control: areas, API keys, revocation', () => {
       },
     );
 
-    it("disconnects the user's sockets on another api instance too (through the Socket.IO adapter)", async () => {
+    it("disconnects the user's sockets on another api instance too (through the Socket.IO adapter), whose requests are refused within its 1 s re-read of the user", async () => {
       const other = await createTestApi();
       try {
         const user = await createUser(api, 'viewer');
         const socket = await connectClient(other.baseUrl, { token: user.token });
         sockets.push(socket);
+        // The other instance has read (and may reuse for up to 1 s) the user's row.
+        const onOther = () =>
+          request(other.server).get('/api/auth/me').set('Authorization', `Bearer ${user.token}`);
+        expect((await onOther()).status).toBe(200);
         const gone = disconnected(socket);
         await as(bearer(user.token)).post('/api/auth/logout').expect(200);
         expect(await gone).toBe('io server disconnect');
+        let res = await onOther();
+        for (const deadline = Date.now() + 5_000; res.status === 200 && Date.now() < deadline; ) {
+          await new Promise((r) => setTimeout(r, 100));
+          res = await onOther();
+        }
+        expect(res.body).toEqual({ success: false, message: 'Token revoked', error: 'Unauthorized' });
       } finally {
         await other.close();
       }

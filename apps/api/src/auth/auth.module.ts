@@ -14,6 +14,7 @@ import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { LOGIN_PER_ADDRESS, LOGIN_PER_USERNAME, LoginThrottlerGuard } from './login-throttler.guard';
 import { RolesGuard } from './roles.guard';
+import { SessionRevocationModule } from './session-revocation';
 
 /** JWT_EXPIRES_IN: plain digits are seconds (jsonwebtoken would read a digit string as milliseconds). */
 export function parseExpiresIn(value: string): number | string {
@@ -85,6 +86,7 @@ class LoginThrottleStorageModule {}
   imports: [
     UsersModule,
     ApiKeysModule,
+    SessionRevocationModule,
     JwtModule.registerAsync({
       inject: [ApiEnv],
       useFactory: (env: ApiEnv): JwtModuleOptions => {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, eq, gt, ilike, inArray, isNull, or, SQL, sql } from 'drizzle-orm';
+import { LRUCache } from 'lru-cache';
 import type { AccessScope } from '../auth/access-scope';
 import { areas, Database, DRIZZLE, Meter, meterEvents, meters, MeterStatus, NewMeter } from '@app/database';
 
@@ -10,7 +11,7 @@ export interface MeterAreaRef {
 }
 export type MeterWithArea = Meter & { area: MeterAreaRef };
 /** What a meter's API view shows (MeterDto): a MeterWithArea without the polling internals. */
-export type MeterView = Pick<Meter, keyof typeof meterViewColumns> & { area: MeterAreaRef };
+export type MeterView = Pick<Meter, Exclude<keyof typeof meterViewColumns, 'area'>> & { area: MeterAreaRef };
 
 export interface MeterListFilter {
   status?: MeterStatus;
@@ -51,13 +52,18 @@ export const LIFECYCLE_STATUSES: MeterStatus[] = ['warehouse', 'faulty'];
 
 const live = isNull(meters.deletedAt);
 const areaRef = { id: areas.id, name: areas.name, code: areas.code };
-/** The list reads only these columns: mapping a page of 100 rows is a good part of its CPU cost. */
+/**
+ * The list reads only these columns, selected in the API view's shape and field order (MeterDto: the area
+ * nested after the model), so that the rows drizzle maps are the answer's objects: mapping and copying a
+ * page of 100 rows was a good part of its CPU cost.
+ */
 const meterViewColumns = {
   id: meters.id,
   meterNumber: meters.meterNumber,
   meterType: meters.meterType,
   brand: meters.brand,
   model: meters.model,
+  area: areaRef,
   ipAddress: meters.ipAddress,
   port: meters.port,
   status: meters.status,
@@ -131,8 +137,26 @@ function insertStatusEvents(reason: string): SQL {
     from updated where previous_status is distinct from status`;
 }
 
+/** How long a list's total estimate is reused, and for how many filters at most. */
+export const ESTIMATE_TTL_MS = 10_000;
+const ESTIMATES_MAX = 1_000;
+
+/** One key per filter and scope (the same areas in any order are one scope). */
+function estimateKey(filter: MeterListFilter, scope: AccessScope): string {
+  return JSON.stringify([
+    scope.areaIds ? [...scope.areaIds].sort() : null,
+    filter.status ?? null,
+    filter.areaId ?? null,
+    filter.brand?.toLowerCase() ?? null,
+    filter.search ?? null,
+  ]);
+}
+
 @Injectable()
 export class MetersRepository {
+  /** Planner estimates of broad lists' totals (see countUpTo). */
+  private readonly estimates = new LRUCache<string, number>({ max: ESTIMATES_MAX, ttl: ESTIMATE_TTL_MS });
+
   constructor(@Inject(DRIZZLE) private readonly db: Database) {}
 
   async findLiveById(id: string, scope: AccessScope): Promise<Meter | undefined> {
@@ -151,6 +175,23 @@ export class MetersRepository {
     return row;
   }
 
+  /**
+   * The API view of a live meter in the scope, by id or by meter number, in one statement (a lookup and
+   * then the view were two round trips, each a good part of a request's CPU).
+   */
+  async findLiveView(
+    ref: { id: string } | { meterNumber: string },
+    scope: AccessScope,
+  ): Promise<MeterView | undefined> {
+    const match = 'id' in ref ? eq(meters.id, ref.id) : eq(meters.meterNumber, ref.meterNumber);
+    const [row] = await this.db
+      .select(meterViewColumns)
+      .from(meters)
+      .innerJoin(areas, eq(areas.id, meters.areaId))
+      .where(and(match, live, scope.filter(meters.areaId)));
+    return row;
+  }
+
   async findLiveWithArea(id: string): Promise<MeterWithArea | undefined> {
     const [row] = await this.db
       .select({ meter: meters, area: areaRef })
@@ -164,12 +205,16 @@ export class MetersRepository {
    * One page of live meters in meter_number order: `after` (a meter number) continues after that meter
    * (keyset, cost independent of depth); otherwise `offset`. The page's ids are chosen on meters alone
    * (an index-only walk of (meter_number, id) when unfiltered) and only those rows are joined and read.
+   *
+   * The same statement counts the matches up to `countCap` + 1 (an uncorrelated subquery, run once), as
+   * `matched`: null when the page is empty, since no row carries it then (countUpTo answers that case).
    */
   async list(
     filter: MeterListFilter,
     page: { offset: number; limit: number; after?: string },
+    countCap: number,
     scope: AccessScope,
-  ): Promise<MeterView[]> {
+  ): Promise<{ rows: MeterView[]; matched: number | null }> {
     const conditions = listConditions(filter, scope);
     if (page.after !== undefined) conditions.push(gt(meters.meterNumber, page.after));
     const ids = this.db
@@ -180,37 +225,69 @@ export class MetersRepository {
       .offset(page.after !== undefined ? 0 : page.offset)
       .limit(page.limit)
       .as('page');
+    const capped = this.matching(filter, scope).limit(countCap + 1);
     const rows = await this.db
-      .select({ meter: meterViewColumns, area: areaRef })
+      .select({
+        ...meterViewColumns,
+        matched: sql<number>`(select count(*) from (${capped}) as capped)`.mapWith(Number),
+      })
       .from(ids)
       .innerJoin(meters, eq(meters.id, ids.id))
       .innerJoin(areas, eq(areas.id, meters.areaId))
       .orderBy(asc(ids.meterNumber));
-    return rows.map((r) => ({ ...r.meter, area: r.area }));
+    return {
+      rows: rows.map(({ matched: _, ...view }) => view),
+      matched: rows.length ? rows[0].matched : null,
+    };
+  }
+
+  /** The live meters a list's filter selects (no order, no page). */
+  private matching(filter: MeterListFilter, scope: AccessScope) {
+    return this.db
+      .select({ one: sql`1` })
+      .from(meters)
+      .where(and(...listConditions(filter, scope)));
   }
 
   /**
    * How many live meters match, counted exactly up to `cap`; beyond it, PostgreSQL's planner estimate
-   * (never below cap + 1), so a broad filter never counts the whole fleet. The estimate is asked for in
-   * parallel with the count (planning only, no rows read): one round trip of waiting, not two.
+   * (never below cap + 1), so a broad filter never counts the whole fleet.
    */
   async countUpTo(
     filter: MeterListFilter,
     cap: number,
     scope: AccessScope,
   ): Promise<{ total: number; exact: boolean }> {
-    const matching = this.db
-      .select({ one: sql`1` })
-      .from(meters)
-      .where(and(...listConditions(filter, scope)));
-    const [[{ n }], plan] = await Promise.all([
-      this.db.select({ n: count() }).from(matching.limit(cap + 1).as('capped')),
-      this.db.execute<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
-        sql`explain (format json) ${matching}`,
-      ),
-    ]);
-    if (n <= cap) return { total: n, exact: true };
-    const estimate = Math.round(plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    const [{ n }] = await this.db.select({ n: count() }).from(
+      this.matching(filter, scope)
+        .limit(cap + 1)
+        .as('capped'),
+    );
+    return this.totalOf(filter, n, cap, scope);
+  }
+
+  /**
+   * The total of a list whose matches were counted up to cap + 1 (`counted`): exact up to cap, otherwise
+   * the planner's row estimate (EXPLAIN without ANALYZE: nothing is read). The estimate is kept for
+   * ESTIMATE_TTL_MS per filter and scope: it follows the planner's statistics, which change far more
+   * slowly, and asking again was one more statement on every request of a broad list.
+   */
+  async totalOf(
+    filter: MeterListFilter,
+    counted: number,
+    cap: number,
+    scope: AccessScope,
+  ): Promise<{ total: number; exact: boolean }> {
+    if (counted <= cap) return { total: counted, exact: true };
+    const key = estimateKey(filter, scope);
+    let estimate = this.estimates.get(key);
+    if (estimate === undefined) {
+      const plan = await this.db.execute<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+        sql`explain (format json) ${this.matching(filter, scope)}`,
+      );
+      estimate = Math.round(plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+      this.estimates.set(key, estimate);
+    }
     return { total: Math.max(estimate, cap + 1), exact: false };
   }
 

@@ -107,8 +107,13 @@ export class MetersService {
   }
 
   async getView(idOrNumber: string, scope: AccessScope): Promise<MeterDto> {
-    const meter = await this.getByIdOrNumber(idOrNumber, scope);
-    return this.viewOf(meter.id, idOrNumber);
+    const view = isUuid(idOrNumber)
+      ? await this.repo.findLiveView({ id: idOrNumber.toLowerCase() }, scope)
+      : METER_NUMBER_PATTERN.test(idOrNumber)
+        ? await this.repo.findLiveView({ meterNumber: idOrNumber }, scope)
+        : undefined;
+    if (!view) throw new NotFoundException(`Meter "${idOrNumber}" not found`);
+    return view;
   }
 
   /**
@@ -124,15 +129,21 @@ export class MetersService {
       areaId = area.id;
     }
     const filter = { status: query.status, areaId, brand: query.brand, search: query.search };
-    const [rows, count] = await Promise.all([
-      this.repo.list(
-        filter,
-        { offset: (query.page - 1) * query.limit, limit: query.limit, after: query.cursor },
-        scope,
-      ),
-      this.repo.countUpTo(filter, METER_COUNT_CAP, scope),
-    ]);
-    return meterPage(rows.map(toMeterDto), count, query);
+    const { rows, matched } = await this.repo.list(
+      filter,
+      { offset: (query.page - 1) * query.limit, limit: query.limit, after: query.cursor },
+      METER_COUNT_CAP,
+      scope,
+    );
+    // An empty page past the first carries no count: the matches are counted on their own then.
+    const count =
+      matched !== null
+        ? await this.repo.totalOf(filter, matched, METER_COUNT_CAP, scope)
+        : query.page === 1 && query.cursor === undefined
+          ? { total: 0, exact: true }
+          : await this.repo.countUpTo(filter, METER_COUNT_CAP, scope);
+    // The rows are already in MeterDto's shape (MeterView), not copied again.
+    return meterPage(rows, count, query);
   }
 
   async create(dto: CreateMeterDto, scope: AccessScope): Promise<MeterDto> {

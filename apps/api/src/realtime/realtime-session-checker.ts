@@ -59,7 +59,8 @@ export class RealtimeSessionChecker {
 
   private async stillValid(socket: ClientSocket): Promise<boolean> {
     try {
-      socket.data.user = await this.auth.authenticate(socket.data.credential);
+      // Read now, not from the api's short memo of user rows: these checks catch revocations made elsewhere.
+      socket.data.user = await this.auth.authenticate(socket.data.credential, { fresh: true });
       return true;
     } catch (err) {
       // Only an authentication verdict drops a session; a database hiccup does not.
