@@ -409,7 +409,7 @@ describe('access control: areas, API keys, revocation', () => {
         await as(bearer(user.token)).post('/api/auth/logout').expect(200);
         expect(await gone).toBe('io server disconnect');
         let res = await onOther();
-        for (const deadline = Date.now() + 5_000; res.status === 200 && Date.now() < deadline; ) {
+        for (const deadline = Date.now() + 5_000; res.status === 200 && Date.now() < deadline;) {
           await new Promise((r) => setTimeout(r, 100));
           res = await onOther();
         }
