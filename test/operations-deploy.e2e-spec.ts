@@ -30,10 +30,10 @@ const API_VARIABLES = schemaVariables(ApiEnv);
 const WORKER_VARIABLES = schemaVariables(WorkerEnv);
 const ANY_VARIABLE = new Set([...API_VARIABLES, ...WORKER_VARIABLES]);
 
-/** `node <script>` of an image built from this repository: the script's source must exist. */
+/** `node [--flags] <script>` of an image built from this repository: the script's source must exist. */
 function expectRunnableCommand(command: string[], where: string): void {
   expect({ where, node: command[0] }).toEqual({ where, node: 'node' });
-  const script = command[1];
+  const script = command.slice(1).find((arg) => !arg.startsWith('--')) ?? '';
   const source = script.startsWith('dist/') ? script.replace(/^dist\//, '').replace(/\.js$/, '.ts') : script;
   expect({ where, exists: fs.existsSync(path.join(ROOT, source)) }).toEqual({ where, exists: true });
 }
