@@ -222,7 +222,8 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
     await sleep(1000);
     await services.stopRedis();
     const downAt = Date.now();
-    await sleep(1500);
+    // Long enough for pushes to start and be answered within it, even on a slow machine.
+    await sleep(4000);
     const upAt = Date.now();
     await services.startRedis();
     await sleep(2000);
