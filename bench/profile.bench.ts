@@ -13,7 +13,7 @@
  * collection: worker, simulator, this process, PostgreSQL's live backends).
  */
 import { bullRootOptions, PROFILE_COLLECT_BATCH, PROFILE_JOBS, QUEUES } from '@app/contracts';
-import { startProcess, StartedProcess } from '@app/testing';
+import { buildOnce, startProcess, StartedProcess } from '@app/testing';
 import { Queue } from 'bullmq';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +59,8 @@ function postgresCpuSeconds(): number {
 }
 
 async function main(): Promise<void> {
+  // The worker and simulator run from the build, as in production (see startProcess).
+  buildOnce();
   await globalSetup();
   const db = new Client({ connectionString: process.env.DATABASE_URL });
   await db.connect();
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
     NODE_ENV: 'test',
     QUEUE_PREFIX: prefix,
     METER_ALLOWED_NETWORKS: '127.0.0.0/8',
+    // The simulator's gateway listens on a port the system chooses.
+    METER_ALLOWED_PORTS: '1024-65535',
     PROFILE_RETENTION_DAYS: '400',
   };
   const processes: StartedProcess[] = [];
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
       ]),
       readyPattern: /simulator ready/,
       readyTimeoutMs: 300_000,
+      fromBuild: true,
     });
     processes.push(sim);
     const gatewayPort = Number(/gateway http:\/\/[\d.]+:(\d+)/.exec(sim.output())![1]);
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
     );
     const worker = await startProcess('worker', {
       env,
+      fromBuild: true,
       readyPattern: /worker ready/,
       readyTimeoutMs: 120_000,
     });
@@ -163,6 +169,13 @@ async function main(): Promise<void> {
       `bytes per entry: ${((heap + idx) / entries).toFixed(1)} (heap ${(heap / entries).toFixed(1)} + primary key ${(idx / entries).toFixed(1)}); ` +
         `100,000 meters x 96 entries/day = ${((((heap + idx) / entries) * 9.6e6) / 1e9).toFixed(2)} GB/day`,
     );
+    if (entries < METERS * 96) {
+      // A collection that stored less than the meters hold is a failed run, whatever its speed.
+      console.log(
+        `FAIL: ${(METERS * 96 - entries).toLocaleString()} entries the meters hold were not stored`,
+      );
+      process.exitCode = 1;
+    }
     const names = ['worker', 'simulator', 'bench', 'postgres (live backends)'];
     console.log(
       `CPU (cores on average over the collection): ` +
