@@ -21,49 +21,159 @@ export const EVENT_DELETE_MAX_BATCHES = 200;
 export const AUDIT_DELETE_BATCH = 1_000;
 /** ...and at most this many statements per run (100,000 rows); the next run continues. */
 export const AUDIT_DELETE_MAX_BATCHES = 100;
-const PARTITION_NAME = /^meter_reads_p(\d{4})(\d{2})(\d{2})$/;
 const LOCK_NOT_AVAILABLE = '55P03';
 
 export { readPartitionName as partitionName, utcDayStart };
 
-/** Day start (UTC ms) a partition name stands for, or null when the name is not one of ours. */
-export function partitionDay(name: string): number | null {
-  const m = PARTITION_NAME.exec(name);
-  if (!m) return null;
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+/** The tables partitioned by UTC day, each partition named `<parent>_pYYYYMMDD`. */
+export type DailyPartitionedParent = 'meter_reads' | 'load_profile_entries';
+
+/** Day start (UTC ms) a partition name of `parent` stands for, or null when the name is not one of ours. */
+export function partitionDay(name: string, parent: DailyPartitionedParent = 'meter_reads'): number | null {
+  const m = /^(.+)_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+  if (!m || m[1] !== parent) return null;
+  const t = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]));
   return Number.isNaN(t) ? null : t;
 }
 
 /** Partitions whose whole day is older than the retention window (today − retentionDays). */
-export function expiredPartitions(names: readonly string[], nowMs: number, retentionDays: number): string[] {
+export function expiredPartitions(
+  names: readonly string[],
+  nowMs: number,
+  retentionDays: number,
+  parent: DailyPartitionedParent = 'meter_reads',
+): string[] {
   const cutoff = utcDayStart(nowMs) - retentionDays * DAY_MS;
   return names.filter((n) => {
-    const day = partitionDay(n);
+    const day = partitionDay(n, parent);
     return day !== null && day + DAY_MS <= cutoff;
   });
 }
 
-export interface MaintenanceReport {
-  /** Expired audit_log rows deleted (AUDIT_RETENTION_DAYS). */
-  deletedAuditEntries: number;
-  /** False when another process held the maintenance lock (it is doing the same work). */
-  ran: boolean;
+/** A table partitioned by UTC day, as maintenance sees it. */
+export interface DailyPartitionedTable {
+  parent: DailyPartitionedParent;
+  partitionName(dayStart: number): string;
+  /** Creates and attaches the day's partition; false when it already existed. */
+  createPartition(client: PoolClient, dayStart: number): Promise<boolean>;
+  retentionDays: number;
+}
+
+/** What maintenance did to a table's partitions, step by step. */
+export interface PartitionSteps {
   created: string[];
   dropped: string[];
   /** Detaches left pending by an interrupted run, completed with DETACH ... FINALIZE. */
   finalized: string[];
+  /** Steps that could not take their lock within MAINTENANCE_LOCK_TIMEOUT_MS; the next run retries them. */
+  postponed: string[];
+}
+
+/**
+ * The daily partition lifecycle of one table, never blocking writers: detaches left pending are finalized,
+ * partitions for today..today+PARTITION_DAYS_AHEAD are created (plain table, key, ATTACH), and expired
+ * ones are detached CONCURRENTLY, then dropped. Each step is its own statement; one that cannot get its
+ * lock in time is postponed to the next run, and a run interrupted anywhere is completed by the next.
+ */
+export async function maintainDailyPartitions(
+  client: PoolClient,
+  table: DailyPartitionedTable,
+  nowMs: number,
+  report: PartitionSteps,
+): Promise<void> {
+  const before = await partitionTables(client, table.parent);
+  for (const name of before.pending) {
+    // Runs outside a transaction block, like the DETACH ... CONCURRENTLY it completes.
+    if (await step(report, `finalize ${name}`, () => detach(client, table.parent, name, 'FINALIZE'))) {
+      report.finalized.push(name);
+    }
+  }
+
+  const today = utcDayStart(nowMs);
+  const { attached, pending, loose } = await partitionTables(client, table.parent);
+  for (let d = 0; d <= PARTITION_DAYS_AHEAD; d++) {
+    const from = today + d * DAY_MS;
+    const name = table.partitionName(from);
+    if (attached.includes(name)) continue;
+    if (loose.includes(name)) {
+      report.postponed.push(`create ${name}: a table of that name exists but is not a partition`);
+      continue;
+    }
+    let made = false;
+    await step(report, `create ${name}`, async () => (made = await table.createPartition(client, from)));
+    if (made) report.created.push(name);
+  }
+
+  // A detach still pending (its FINALIZE was postponed) is finished by a later run, never started again.
+  const detachable = attached.filter((name) => !pending.includes(name));
+  for (const name of expiredPartitions(detachable, nowMs, table.retentionDays, table.parent)) {
+    const done = await step(report, `drop ${name}`, async () => {
+      await detach(client, table.parent, name, 'CONCURRENTLY');
+      await client.query(`DROP TABLE IF EXISTS "${name}"`);
+    });
+    if (done) report.dropped.push(name);
+  }
+  for (const name of expiredPartitions(loose, nowMs, table.retentionDays, table.parent)) {
+    if (await step(report, `drop ${name}`, () => client.query(`DROP TABLE IF EXISTS "${name}"`))) {
+      report.dropped.push(name);
+    }
+  }
+}
+
+/** Runs one step; a lock it could not get in time postpones it to the next run instead of failing the run. */
+async function step(report: PartitionSteps, what: string, fn: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+    report.postponed.push(`${what}: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+/** The partition tables of `parent`: attached ones, those with a detach pending, and loose ones. */
+async function partitionTables(client: PoolClient, parent: DailyPartitionedParent): Promise<PartitionTables> {
+  const { rows } = await client.query<{ name: string; attached: boolean; pending: boolean }>(
+    `SELECT c.relname AS name, i.inhrelid IS NOT NULL AS attached, coalesce(i.inhdetachpending, false) AS pending
+     FROM pg_class c
+     LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = $1::regclass
+     WHERE c.relkind = 'r' AND c.relname LIKE $2
+       AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = $1::regclass)`,
+    [parent, `${parent.replace(/_/g, '\\_')}\\_p%`],
+  );
+  const ours = rows.filter((r) => r.attached || partitionDay(r.name, parent) !== null);
+  return {
+    attached: ours.filter((r) => r.attached).map((r) => r.name),
+    pending: ours.filter((r) => r.pending).map((r) => r.name),
+    loose: ours.filter((r) => !r.attached).map((r) => r.name),
+  };
+}
+
+async function detach(
+  client: PoolClient,
+  parent: DailyPartitionedParent,
+  name: string,
+  mode: 'CONCURRENTLY' | 'FINALIZE',
+): Promise<void> {
+  await client.query(`ALTER TABLE ${parent} DETACH PARTITION "${name}" ${mode}`);
+}
+
+export interface MaintenanceReport extends PartitionSteps {
+  /** Expired audit_log rows deleted (AUDIT_RETENTION_DAYS). */
+  deletedAuditEntries: number;
+  /** False when another process held the maintenance lock (it is doing the same work). */
+  ran: boolean;
   /** Status-change events older than the retention window, deleted with the reads they explain. */
   deletedEvents: number;
   /** DELETE statements that took them (at most EVENT_DELETE_BATCH rows each). */
   eventDeleteStatements: number;
   /** Meter alarms received before the retention window (any state), deleted the same way. */
   deletedAlarms: number;
-  /** Steps that could not take their lock within MAINTENANCE_LOCK_TIMEOUT_MS; the next run retries them. */
-  postponed: string[];
 }
 
-interface ReadPartitions {
-  /** Attached partitions of meter_reads, and which of them have a detach pending. */
+interface PartitionTables {
+  /** Attached partitions, and which of them have a detach pending. */
   attached: string[];
   pending: string[];
   /** Tables named like our partitions that are not attached (a detach finished, the drop did not). */
@@ -83,6 +193,7 @@ export class PartitionMaintenanceService {
   private readonly logger = new Logger(PartitionMaintenanceService.name);
   private readonly retentionDays: number;
   private readonly auditRetentionDays: number;
+  private readonly readPartitions: DailyPartitionedTable;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -90,6 +201,12 @@ export class PartitionMaintenanceService {
   ) {
     this.retentionDays = env.READINGS_RETENTION_DAYS;
     this.auditRetentionDays = env.AUDIT_RETENTION_DAYS;
+    this.readPartitions = {
+      parent: 'meter_reads',
+      partitionName: readPartitionName,
+      createPartition: createReadPartition,
+      retentionDays: this.retentionDays,
+    };
   }
 
   async run(nowMs = Date.now()): Promise<MaintenanceReport> {
@@ -128,44 +245,9 @@ export class PartitionMaintenanceService {
   }
 
   private async maintain(client: PoolClient, nowMs: number, report: MaintenanceReport): Promise<void> {
-    const before = await this.partitions(client);
-    for (const name of before.pending) {
-      // Runs outside a transaction block, like the DETACH ... CONCURRENTLY it completes.
-      if (await this.step(report, `finalize ${name}`, () => this.detach(client, name, 'FINALIZE'))) {
-        report.finalized.push(name);
-      }
-    }
+    await maintainDailyPartitions(client, this.readPartitions, nowMs, report);
 
     const today = utcDayStart(nowMs);
-    const { attached, pending, loose } = await this.partitions(client);
-    for (let d = 0; d <= PARTITION_DAYS_AHEAD; d++) {
-      const from = today + d * DAY_MS;
-      const name = readPartitionName(from);
-      if (attached.includes(name)) continue;
-      if (loose.includes(name)) {
-        report.postponed.push(`create ${name}: a table of that name exists but is not a partition`);
-        continue;
-      }
-      let made = false;
-      await this.step(report, `create ${name}`, async () => (made = await createReadPartition(client, from)));
-      if (made) report.created.push(name);
-    }
-
-    // A detach still pending (its FINALIZE was postponed) is finished by a later run, never started again.
-    const detachable = attached.filter((name) => !pending.includes(name));
-    for (const name of expiredPartitions(detachable, nowMs, this.retentionDays)) {
-      const done = await this.step(report, `drop ${name}`, async () => {
-        await this.detach(client, name, 'CONCURRENTLY');
-        await client.query(`DROP TABLE IF EXISTS "${name}"`);
-      });
-      if (done) report.dropped.push(name);
-    }
-    for (const name of expiredPartitions(loose, nowMs, this.retentionDays)) {
-      if (await this.step(report, `drop ${name}`, () => client.query(`DROP TABLE IF EXISTS "${name}"`))) {
-        report.dropped.push(name);
-      }
-    }
-
     await this.deleteExpiredEvents(client, new Date(today - this.retentionDays * DAY_MS), report);
     await this.deleteExpiredAlarms(client, new Date(today - this.retentionDays * DAY_MS), report);
     await this.deleteExpiredAudit(client, new Date(nowMs - this.auditRetentionDays * DAY_MS), report);
@@ -200,38 +282,6 @@ export class PartitionMaintenanceService {
       report.deletedAuditEntries += deleted;
       if (deleted < AUDIT_DELETE_BATCH) return;
     }
-  }
-
-  /** Runs one step; a lock it could not get in time postpones it to the next run instead of failing the run. */
-  private async step(report: MaintenanceReport, what: string, fn: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await fn();
-      return true;
-    } catch (error) {
-      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
-      report.postponed.push(`${what}: ${(error as Error).message}`);
-      return false;
-    }
-  }
-
-  private async partitions(client: PoolClient): Promise<ReadPartitions> {
-    const { rows } = await client.query<{ name: string; attached: boolean; pending: boolean }>(
-      `SELECT c.relname AS name, i.inhrelid IS NOT NULL AS attached, coalesce(i.inhdetachpending, false) AS pending
-       FROM pg_class c
-       LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'meter_reads'::regclass
-       WHERE c.relkind = 'r' AND c.relname LIKE 'meter\\_reads\\_p%'
-         AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'meter_reads'::regclass)`,
-    );
-    const ours = rows.filter((r) => r.attached || partitionDay(r.name) !== null);
-    return {
-      attached: ours.filter((r) => r.attached).map((r) => r.name),
-      pending: ours.filter((r) => r.pending).map((r) => r.name),
-      loose: ours.filter((r) => !r.attached).map((r) => r.name),
-    };
-  }
-
-  private async detach(client: PoolClient, name: string, mode: 'CONCURRENTLY' | 'FINALIZE'): Promise<void> {
-    await client.query(`ALTER TABLE meter_reads DETACH PARTITION "${name}" ${mode}`);
   }
 
   /** Deletes events older than `cutoff`, EVENT_DELETE_BATCH rows per statement through the created_at index. */
