@@ -1,4 +1,4 @@
-import { ApiEnv } from '@app/config';
+import { ApiEnv, listen } from '@app/config';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,13 +32,7 @@ export class PushListener implements OnApplicationBootstrap, BeforeApplicationSh
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.env.PUSH_PORT, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, this.env.PUSH_PORT, (err) => this.logger.warn(`push listener: ${err.message}`));
     this.server = server;
     this.logger.log(`push listener on port ${this.env.PUSH_PORT}`);
   }

@@ -1,4 +1,4 @@
-import { WorkerEnv } from '@app/config';
+import { listen, WorkerEnv } from '@app/config';
 import { metricsScrapeAllowed } from '@app/metrics';
 import {
   BeforeApplicationShutdown,
@@ -46,14 +46,7 @@ export class WorkerHttpServer
     if (this.env.WORKER_HTTP_PORT === 0) return;
     const server = createServer((req, res) => void this.handle(req, res));
     server.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.env.WORKER_HTTP_PORT, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.logger.warn(`worker http: ${err.message}`));
+    await listen(server, this.env.WORKER_HTTP_PORT, (err) => this.logger.warn(`worker http: ${err.message}`));
     this.server = server;
     this.logger.log(`worker http listening on port ${this.port}`);
   }
