@@ -5,6 +5,7 @@ import type { ApiKey, Ok, Page } from '../api/types';
 import { areaCodes, useVisibleAreas } from '../areas';
 import { formatAgo, formatTime } from '../format';
 import { NewApiKey } from './api-keys/NewApiKey';
+import { Pager } from '../components/Pager';
 const PAGE_SIZE = 25;
 /** Last use is recorded at most once a minute per key (apps/api/src/api-keys): the list need not be fresher. */
 const REFRESH_MS = 30_000;
@@ -121,19 +122,7 @@ export function ApiKeysPage() {
           </div>
         </div>
       )}
-      {data && data.pagination.pages > 1 && (
-        <nav className="pager" aria-label="API key pages">
-          <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page} of {data.pagination.pages}
-          </span>
-          <button type="button" disabled={page >= data.pagination.pages} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager label="API key pages" page={page} pages={data?.pagination.pages} onPage={setPage} />
     </section>
   );
 }

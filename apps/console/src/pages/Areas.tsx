@@ -4,6 +4,7 @@ import { api, call } from '../api/client';
 import type { Area, Ok, Page } from '../api/types';
 import { useCan } from '../auth';
 import { Link } from '../router';
+import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
@@ -42,19 +43,7 @@ export function AreasPage() {
           ))}
         </tbody>
       </table>
-      {data && data.pagination.pages > 1 && (
-        <nav className="pager" aria-label="Area pages">
-          <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page} of {data.pagination.pages}
-          </span>
-          <button type="button" disabled={page >= data.pagination.pages} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager label="Area pages" page={page} pages={data?.pagination.pages} onPage={setPage} />
       {can.createAreas && <NewArea />}
     </section>
   );

@@ -6,6 +6,7 @@ import { areaCodes, useVisibleAreas } from '../areas';
 import { AreaPicker } from '../components/AreaPicker';
 import { formatTime } from '../format';
 import { useSession } from '../auth';
+import { Pager } from '../components/Pager';
 
 const ROLES: Role[] = ['viewer', 'operator', 'admin'];
 const PAGE_SIZE = 50;
@@ -110,19 +111,7 @@ export function UsersPage() {
           })}
         </tbody>
       </table>
-      {data && data.pagination.pages > 1 && (
-        <nav className="pager" aria-label="User pages">
-          <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page} of {data.pagination.pages}
-          </span>
-          <button type="button" disabled={page >= data.pagination.pages} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager label="User pages" page={page} pages={data?.pagination.pages} onPage={setPage} />
       <NewUser />
     </section>
   );

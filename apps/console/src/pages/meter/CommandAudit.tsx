@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { api, call } from '../../api/client';
 import type { CommandRecord, Page } from '../../api/types';
 import { formatMs, formatTime } from '../../format';
+import { Pager } from '../../components/Pager';
 
 const PAGE_SIZE = 10;
 
@@ -55,19 +56,14 @@ export function CommandAudit({ meterId }: { meterId: string }) {
           </tbody>
         </table>
       )}
-      {data && data.pagination.pages > 1 && (
-        <nav className="pager" aria-label="Command pages">
-          <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-            Newer
-          </button>
-          <span>
-            Page {page} of {data.pagination.pages}
-          </span>
-          <button type="button" disabled={page >= data.pagination.pages} onClick={() => setPage(page + 1)}>
-            Older
-          </button>
-        </nav>
-      )}
+      <Pager
+        label="Command pages"
+        page={page}
+        pages={data?.pagination.pages}
+        onPage={setPage}
+        previous="Newer"
+        next="Older"
+      />
     </section>
   );
 }
