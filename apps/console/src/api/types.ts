@@ -3,6 +3,11 @@
  * OpenAPI document (schema.d.ts, generated); these describe the `{ success, data }` envelopes until every
  * response is described there, and mirror the api's DTOs (apps/api/src/** /*.dto.ts).
  */
+import type {
+  CommunicationStatus,
+  ObisReadingValue,
+  ReadingType,
+} from '../../../../libs/contracts/src/events';
 import type { components } from './schema';
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -104,22 +109,14 @@ export interface PollingStatus {
   };
 }
 
-export interface ObisReading {
-  obisCode: string;
-  name: string | null;
-  rawValue: number | string | null;
-  scaler: number | null;
-  unit: string | null;
-  value: number | string | null;
-  quality: 'good' | 'questionable' | 'error';
-}
+export type ObisReading = ObisReadingValue;
 export interface LatestReading {
   meterId: string;
   meterNumber: string;
   meterStatus: MeterStatus;
   readAt: string | null;
-  readingType: 'scheduled' | 'on-demand' | null;
-  communicationStatus: 'success' | 'partial' | 'failed' | null;
+  readingType: ReadingType | null;
+  communicationStatus: CommunicationStatus | null;
   responseTime: number | null;
   readings: ObisReading[];
   lastSeen: string | null;
@@ -189,25 +186,11 @@ export interface CommandRecord {
   completedAt: string | null;
 }
 
-/** Live events (libs/contracts/src/events.ts). */
-export interface MeterReadingUpdateEvent {
-  meterId: string;
-  meterNumber: string;
-  readingType: 'scheduled' | 'on-demand';
-  communicationStatus: 'success' | 'partial' | 'failed';
-  readings: ObisReading[];
-  responseTime: number;
-  timestamp: string;
-}
-export interface MeterStatusChangeEvent {
-  meterId: string;
-  meterNumber: string;
-  status: MeterStatus;
-  previousStatus: MeterStatus;
-  reason: string;
-  lastSeen: string | null;
-  timestamp: string;
-}
+/**
+ * Live events: the types the api and workers publish (libs/contracts, type-only: nothing of it is bundled),
+ * so that the console cannot drift from them. The socket events are not part of the OpenAPI document.
+ */
+export type { MeterReadingUpdateEvent, MeterStatusChangeEvent } from '../../../../libs/contracts/src/events';
 
 /** Load profiles and their reports: these responses are described in the OpenAPI document. */
 type Schemas = import('./schema').components['schemas'];
