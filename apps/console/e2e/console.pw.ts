@@ -507,6 +507,51 @@ test('the data completeness report shows the figures of the api for a day and an
   ).toBeVisible();
 });
 
+test('the meters list pages by keyset: Next and Previous carry the cursor the api gave, whatever the depth', async ({
+  page,
+}) => {
+  const { users, baseUrl } = stack();
+  await logIn(page, users.viewer);
+  const rows = page.getByTestId('meters-table').locator('tbody tr');
+  const numbers = async () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-meter')));
+  const listRequest = (cursor: string | null) =>
+    page.waitForRequest((r) => {
+      const url = new URL(r.url());
+      return url.pathname === '/api/meters' && url.searchParams.get('cursor') === cursor;
+    });
+  await page.goto(`${baseUrl}/meters?limit=2`);
+  await expect(rows).toHaveCount(2);
+  const first = await numbers();
+  const pager = page.getByRole('navigation', { name: 'Pages' });
+
+  // Page 2 is asked for after page 1's last meter, not by offset; page 3 after page 2's.
+  let asked = listRequest(first[1]!);
+  await pager.getByRole('button', { name: 'Next' }).click();
+  await asked;
+  await expect(pager).toContainText('Page 2 of');
+  await expect(rows).toHaveCount(2);
+  const second = await numbers();
+  expect(second[0]! > first[1]!).toBe(true);
+  expect(new URL(page.url()).searchParams.get('cursor')).toBe(first[1]);
+  asked = listRequest(second[1]!);
+  await pager.getByRole('button', { name: 'Next' }).click();
+  await asked;
+  await expect(pager).toContainText('Page 3 of');
+  const third = await numbers();
+  expect(third[0]! > second[1]!).toBe(true);
+
+  // Previous goes back by the same cursors: page 2 again, then page 1 (no cursor).
+  asked = listRequest(first[1]!);
+  await pager.getByRole('button', { name: 'Previous' }).click();
+  await asked;
+  await expect(pager).toContainText('Page 2 of');
+  await expect.poll(numbers).toEqual(second);
+  await pager.getByRole('button', { name: 'Previous' }).click();
+  await expect(pager).toContainText('Page 1 of');
+  await expect.poll(numbers).toEqual(first);
+  expect(page.url()).not.toContain('cursor=');
+});
+
 test('every page has no serious or critical accessibility violation', async ({ page }) => {
   const { users, meters, baseUrl } = stack();
   const check = async (name: string) => {

@@ -46,6 +46,12 @@ export interface User {
 export type ApiKey = components['schemas']['ApiKeyDto'];
 export type CreatedApiKey = components['schemas']['CreatedApiKeyDto'];
 export type AuditEntry = components['schemas']['AuditEntryDto'];
+/** The meter list's pages: also whether total is exact, and the keyset cursor of the next page. */
+export type MeterPage = {
+  success: true;
+  data: Meter[];
+  pagination: components['schemas']['MeterPaginationDto'];
+};
 export type AuditPage = {
   success: true;
   data: AuditEntry[];

@@ -1,7 +1,7 @@
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, call } from '../api/client';
-import { METER_STATUSES, type Meter, type MeterStatus, type Page } from '../api/types';
+import { METER_STATUSES, type MeterPage, type MeterStatus } from '../api/types';
 import { useVisibleAreas } from '../areas';
 import { useCan } from '../auth';
 import { StatusBadge } from '../components/StatusBadge';
@@ -10,10 +10,16 @@ import { useRoom } from '../live';
 import { Link, navigate, useLocation } from '../router';
 
 const PAGE_SIZE = 25;
+/** The api's largest page. */
+const MAX_PAGE_SIZE = 100;
 const SEARCH_DEBOUNCE_MS = 300;
 
 interface Filters {
   page: number;
+  /** Meters per page (`limit` in the address; PAGE_SIZE when absent). */
+  limit: number;
+  /** The previous page's nextCursor: the api continues after it (keyset), as fast at page 900 as at page 2. */
+  cursor?: string;
   status?: MeterStatus;
   area?: string;
   brand?: string;
@@ -25,6 +31,8 @@ function readFilters(search: string): Filters {
   const status = q.get('status');
   return {
     page: Math.max(1, Number(q.get('page')) || 1),
+    limit: Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(Number(q.get('limit'))) || PAGE_SIZE)),
+    cursor: q.get('cursor') || undefined,
     status: METER_STATUSES.includes(status as MeterStatus) ? (status as MeterStatus) : undefined,
     area: q.get('area') || undefined,
     brand: q.get('brand') || undefined,
@@ -32,11 +40,33 @@ function readFilters(search: string): Filters {
   };
 }
 
+/**
+ * The cursor that opens each page already seen, per filter: Previous goes back by keyset too. A page
+ * reached without one (an address typed or shared without its cursor) is asked for by offset.
+ */
+const cursorsSeen = new Map<string, Map<number, string | undefined>>();
+
+function filterKey(f: Filters): string {
+  return JSON.stringify([f.limit, f.status, f.area, f.brand, f.search]);
+}
+
+function cursorsOf(f: Filters): Map<number, string | undefined> {
+  const key = filterKey(f);
+  let cursors = cursorsSeen.get(key);
+  if (!cursors) {
+    if (cursorsSeen.size >= 20) cursorsSeen.clear(); // bounded: only the recent filters matter
+    cursors = new Map([[1, undefined]]);
+    cursorsSeen.set(key, cursors);
+  }
+  return cursors;
+}
+
 /** Filters live in the address, so a filtered page can be reloaded, bookmarked and shared. */
 function writeFilters(f: Filters): void {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(f))
-    if (v !== undefined && v !== '' && !(k === 'page' && v === 1)) q.set(k, String(v));
+    if (v !== undefined && v !== '' && !(k === 'page' && v === 1) && !(k === 'limit' && v === PAGE_SIZE))
+      q.set(k, String(v));
   const s = q.toString();
   navigate(s ? `/meters?${s}` : '/meters');
 }
@@ -52,14 +82,15 @@ export function MetersPage() {
     const t = window.setTimeout(() => {
       const next = { search: text.trim() || undefined, brand: brand.trim() || undefined };
       if (next.search !== filters.search || next.brand !== filters.brand)
-        writeFilters({ ...filters, ...next, page: 1 });
+        writeFilters({ ...filters, ...next, page: 1, cursor: undefined });
     }, SEARCH_DEBOUNCE_MS);
     return () => window.clearTimeout(t);
   }, [text, brand]);
 
   const query = {
     page: filters.page,
-    limit: PAGE_SIZE,
+    cursor: filters.cursor,
+    limit: filters.limit,
     status: filters.status,
     area: filters.area,
     brand: filters.brand,
@@ -67,7 +98,7 @@ export function MetersPage() {
   };
   const meters = useQuery({
     queryKey: ['meters', query],
-    queryFn: () => call<Page<Meter>>(api.GET('/api/meters', { params: { query } })),
+    queryFn: () => call<MeterPage>(api.GET('/api/meters', { params: { query } })),
     placeholderData: keepPreviousData,
   });
   // The user's own areas only (the api scopes the list): no other area is offered.
@@ -77,7 +108,7 @@ export function MetersPage() {
   // Status changes of meters on this page show at once, without reloading the page.
   useRoom('meters', {
     onStatus: (e) => {
-      queryClient.setQueryData<Page<Meter>>(
+      queryClient.setQueryData<MeterPage>(
         ['meters', query],
         (old) =>
           old && {
@@ -91,6 +122,13 @@ export function MetersPage() {
   });
 
   const page = meters.data;
+  const cursors = cursorsOf(filters);
+  if (page && !meters.isPlaceholderData) {
+    cursors.set(filters.page, filters.cursor);
+    if (page.pagination.nextCursor) cursors.set(filters.page + 1, page.pagination.nextCursor);
+  }
+  const goTo = (target: number) =>
+    writeFilters({ ...filters, page: target, cursor: target > 1 ? cursors.get(target) : undefined });
   return (
     <section>
       <h1>Meters</h1>
@@ -113,6 +151,7 @@ export function MetersPage() {
                 ...filters,
                 status: (e.target.value || undefined) as MeterStatus | undefined,
                 page: 1,
+                cursor: undefined,
               })
             }
           >
@@ -128,7 +167,9 @@ export function MetersPage() {
           Area
           <select
             value={filters.area ?? ''}
-            onChange={(e) => writeFilters({ ...filters, area: e.target.value || undefined, page: 1 })}
+            onChange={(e) =>
+              writeFilters({ ...filters, area: e.target.value || undefined, page: 1, cursor: undefined })
+            }
           >
             <option value="">{fleetWide ? 'any' : 'any of yours'}</option>
             {areas.data?.map((a) => (
@@ -178,11 +219,7 @@ export function MetersPage() {
       {page && page.data.length === 0 && <p className="muted">No meter matches.</p>}
       {page && (
         <nav className="pager" aria-label="Pages">
-          <button
-            type="button"
-            disabled={filters.page <= 1}
-            onClick={() => writeFilters({ ...filters, page: filters.page - 1 })}
-          >
+          <button type="button" disabled={filters.page <= 1} onClick={() => goTo(filters.page - 1)}>
             Previous
           </button>
           <span>
@@ -192,7 +229,7 @@ export function MetersPage() {
           <button
             type="button"
             disabled={filters.page >= page.pagination.pages}
-            onClick={() => writeFilters({ ...filters, page: filters.page + 1 })}
+            onClick={() => goTo(filters.page + 1)}
           >
             Next
           </button>
