@@ -540,11 +540,10 @@ test('the meters list pages by keyset: Next and Previous carry the cursor the ap
   const third = await numbers();
   expect(third[0]! > second[1]!).toBe(true);
 
-  // Previous goes back by the same cursors: page 2 again, then page 1 (no cursor).
-  asked = listRequest(first[1]!);
+  // Previous goes back by the same cursors (the page may come from the query cache): page 2 again, then 1.
   await pager.getByRole('button', { name: 'Previous' }).click();
-  await asked;
   await expect(pager).toContainText('Page 2 of');
+  expect(new URL(page.url()).searchParams.get('cursor')).toBe(first[1]);
   await expect.poll(numbers).toEqual(second);
   await pager.getByRole('button', { name: 'Previous' }).click();
   await expect(pager).toContainText('Page 1 of');
