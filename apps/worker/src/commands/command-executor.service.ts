@@ -40,51 +40,84 @@ export class CommandExecutor {
     private readonly audit: CommandAuditRepository,
   ) {}
 
-  async read(payload: ReadCommandPayload): Promise<ReadCommandResult> {
-    const prepared = await this.prepare(payload.meterId, payload.notAfter);
-    if ('failure' in prepared) return this.finishRead(payload, this.unsentRead(payload, prepared.failure));
-    const { meter, waitMs } = prepared;
-    let result: ReadCommandResult;
+  read(payload: ReadCommandPayload): Promise<ReadCommandResult> {
+    return this.onMeter(
+      payload,
+      (meter) => this.reads.read(meter, payload.obisCodes),
+      (failure, meterNumber) => this.unsentRead(payload, failure, meterNumber),
+      (result) => this.completeRead(payload, result),
+    );
+  }
+
+  write(payload: WriteCommandPayload): Promise<WriteCommandResult> {
+    const base = { obisCode: payload.obisCode, value: payload.value };
+    return this.onMeter(
+      payload,
+      (meter) => this.writeLocked(meter, payload),
+      (failure) => ({ ...base, success: false, responseTime: 0, ...failure }),
+      (result) =>
+        this.audit.complete(payload.commandId, {
+          status: result.success ? 'success' : 'failed',
+          oldValue:
+            result.previousValue === undefined || result.previousValue === null
+              ? null
+              : String(result.previousValue),
+          error: result.success ? null : (result.error ?? 'the meter refused the write'),
+          responseTimeMs: result.responseTime,
+        }),
+    );
+  }
+
+  /**
+   * Runs `run` on the command's meter under its lock, then completes the audit record. An operator waits
+   * for every round trip here, and each one waits its turn in an event loop busy with the scheduled
+   * polls, so independent round trips overlap: the meter's row is read while its lock is asked for, and
+   * the audit record is completed while the lock is released. A command that cannot go ahead (expired,
+   * meter deleted, meter busy until notAfter) gets `unsent`'s result, audited the same way.
+   */
+  private async onMeter<R>(
+    payload: ReadCommandPayload | WriteCommandPayload,
+    run: (meter: PolledMeter) => Promise<R>,
+    unsent: (failure: CommandFailure, meterNumber?: string) => R,
+    complete: (result: R) => Promise<void>,
+  ): Promise<R> {
+    const { meterId, notAfter } = payload;
+    if (isPast(notAfter)) return this.audited(unsent(expired()), complete);
+    const meterRow = this.meters.findPolledMeter(meterId);
+    // Awaited on every path below; this only keeps a rejection that comes first from going unhandled.
+    meterRow.catch(() => undefined);
+    let auditing: Promise<unknown> | undefined;
+    let result: R;
     try {
       result = await this.locks.withMeterLock(
-        meter.id,
+        meterId,
         async () => {
-          if (isPast(payload.notAfter)) return this.unsentRead(payload, expired(), meter.meterNumber);
-          return this.reads.read(meter, payload.obisCodes);
+          const meter = await meterRow;
+          if (!meter) return unsent(notFound());
+          if (isPast(notAfter)) return unsent(expired(), meter.meterNumber);
+          const done = await run(meter);
+          // Settled either way, so an early failure is not unhandled while the lock is being released.
+          auditing = complete(done).then(
+            () => undefined,
+            (err: unknown) => ({ failed: err }),
+          );
+          return done;
         },
-        { waitMs },
+        { waitMs: notAfter === undefined ? 0 : Math.max(0, notAfter - Date.now()) },
       );
     } catch (err) {
       if (!(err instanceof MeterBusyError)) throw err;
-      result = this.unsentRead(payload, busy(err), meter.meterNumber);
+      const meter = await meterRow;
+      result = meter ? unsent(busy(err), meter.meterNumber) : unsent(notFound());
     }
-    return this.finishRead(payload, result);
+    if (!auditing) return this.audited(result, complete);
+    const audit = (await auditing) as { failed: unknown } | undefined;
+    if (audit) throw audit.failed;
+    return result;
   }
 
-  async write(payload: WriteCommandPayload): Promise<WriteCommandResult> {
-    const base = { obisCode: payload.obisCode, value: payload.value };
-    const prepared = await this.prepare(payload.meterId, payload.notAfter);
-    let result: WriteCommandResult;
-    if ('failure' in prepared) {
-      result = { ...base, success: false, responseTime: 0, ...prepared.failure };
-    } else {
-      const { meter, waitMs } = prepared;
-      try {
-        result = await this.locks.withMeterLock(meter.id, () => this.writeLocked(meter, payload), { waitMs });
-      } catch (err) {
-        if (!(err instanceof MeterBusyError)) throw err;
-        result = { ...base, success: false, responseTime: 0, ...busy(err) };
-      }
-    }
-    await this.audit.complete(payload.commandId, {
-      status: result.success ? 'success' : 'failed',
-      oldValue:
-        result.previousValue === undefined || result.previousValue === null
-          ? null
-          : String(result.previousValue),
-      error: result.success ? null : (result.error ?? 'the meter refused the write'),
-      responseTimeMs: result.responseTime,
-    });
+  private async audited<R>(result: R, complete: (result: R) => Promise<void>): Promise<R> {
+    await complete(result);
     return result;
   }
 
@@ -149,21 +182,9 @@ export class CommandExecutor {
     }
   }
 
-  /** The meter and how long its lock may be waited for, or why the command must not go ahead. */
-  private async prepare(
-    meterId: string,
-    notAfter: number | undefined,
-  ): Promise<{ meter: PolledMeter; waitMs: number } | { failure: { error: string; failureKind: string } }> {
-    if (isPast(notAfter)) return { failure: expired() };
-    const meter = await this.meters.findPolledMeter(meterId);
-    if (!meter)
-      return { failure: { error: 'meter not found (deleted)', failureKind: COMMAND_FAILURE.NOT_FOUND } };
-    return { meter, waitMs: notAfter === undefined ? 0 : Math.max(0, notAfter - Date.now()) };
-  }
-
   private unsentRead(
     payload: ReadCommandPayload,
-    failure: { error: string; failureKind: string },
+    failure: CommandFailure,
     meterNumber = '',
   ): ReadCommandResult {
     return {
@@ -176,19 +197,13 @@ export class CommandExecutor {
     };
   }
 
-  private async finishRead(
-    payload: ReadCommandPayload,
-    result: ReadCommandResult,
-  ): Promise<ReadCommandResult> {
-    if (payload.commandId) {
-      const ok = result.communicationStatus !== 'failed';
-      await this.audit.complete(payload.commandId, {
-        status: ok ? 'success' : 'failed',
-        error: result.error ?? null,
-        responseTimeMs: result.responseTime,
-      });
-    }
-    return result;
+  private async completeRead(payload: ReadCommandPayload, result: ReadCommandResult): Promise<void> {
+    if (!payload.commandId) return;
+    await this.audit.complete(payload.commandId, {
+      status: result.communicationStatus !== 'failed' ? 'success' : 'failed',
+      error: result.error ?? null,
+      responseTimeMs: result.responseTime,
+    });
   }
 }
 
@@ -196,13 +211,23 @@ function isPast(notAfter: number | undefined): boolean {
   return notAfter !== undefined && Date.now() > notAfter;
 }
 
-function expired() {
+/** Why a command did not reach its meter. */
+interface CommandFailure {
+  error: string;
+  failureKind: string;
+}
+
+function notFound(): CommandFailure {
+  return { error: 'meter not found (deleted)', failureKind: COMMAND_FAILURE.NOT_FOUND };
+}
+
+function expired(): CommandFailure {
   return {
     error: 'not started before the requester stopped waiting; the meter was not contacted',
     failureKind: COMMAND_FAILURE.EXPIRED,
   };
 }
 
-function busy(err: MeterBusyError) {
+function busy(err: MeterBusyError): CommandFailure {
   return { error: `${err.message}; the meter was not contacted`, failureKind: COMMAND_FAILURE.BUSY };
 }
