@@ -178,8 +178,12 @@ export async function stopRealtimeStack(
   stack: RealtimeStack | undefined,
   meterIds?: string[],
 ): Promise<void> {
-  if (stack && meterIds?.length) await retireMeters(stack.db, meterIds);
-  await stack?.stop();
+  try {
+    if (stack && meterIds?.length) await retireMeters(stack.db, meterIds);
+  } finally {
+    // Even when the database is gone: an api or worker left running would load every later suite.
+    await stack?.stop();
+  }
 }
 
 /**
