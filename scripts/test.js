@@ -35,7 +35,11 @@ function step(name, cmd, args) {
     if (!quick) {
       code = step('lint', 'npm', ['run', '--silent', 'lint']) || code;
       code = step('typecheck', 'npm', ['run', '--silent', 'typecheck']) || code;
-      code = step('build', 'npm', ['run', '--silent', 'build']) || code;
+      const buildCode = step('build', 'npm', ['run', '--silent', 'build']);
+      code = buildCode || code;
+      // dist/ is now this source: the suites' child processes (api, worker, simulator) run it rather than
+      // transpile the same source again through ts-node at every start (libs/testing startProcess).
+      if (buildCode === 0) process.env.HES_E2E_FROM_BUILD = '1';
     }
     const resultFile = path.join(ROOT, '.data', 'jest-results.json');
     fs.mkdirSync(path.dirname(resultFile), { recursive: true });

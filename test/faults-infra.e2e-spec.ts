@@ -248,8 +248,9 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
   });
 
   it('Redis down for 20 s: fast 503 "redis unavailable" for what needs it, readiness says so, then everything resumes', async () => {
-    // Start from a polling fleet, whatever the previous scenario left behind.
-    await everyMeterReadAfter(new Date(), 60_000);
+    // Start from a polling fleet (every meter read within the last interval), whatever the previous
+    // scenario left behind.
+    await everyMeterReadAfter(new Date(Date.now() - INTERVAL), 60_000);
     await services.stopRedis();
     const downAt = Date.now();
 
@@ -270,7 +271,8 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
   });
 
   it('SIGTERM mid-polling stops every process cleanly, and every answer the simulator counted is stored exactly once', async () => {
-    await everyMeterReadAfter(new Date(), 60_000);
+    // A polling fleet: every meter read within the last interval.
+    await everyMeterReadAfter(new Date(Date.now() - INTERVAL), 60_000);
     // A second signal while stopping must not cut the shutdown short.
     const stopping = workers.map((w) => w.stop('SIGTERM', SHUTDOWN_GRACE_MS + 5_000));
     await sleep(100);

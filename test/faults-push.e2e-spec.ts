@@ -53,7 +53,7 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
   let seq = 0;
 
   /** Meters push round-robin, each read at its own instant, until `stop()`; every answer is recorded. */
-  function startPushing(): { stop: () => Promise<PushOutcome[]> } {
+  function startPushing(): { outcomes: readonly PushOutcome[]; stop: () => Promise<PushOutcome[]> } {
     const outcomes: PushOutcome[] = [];
     let running = true;
     const loop = async () => {
@@ -89,6 +89,7 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
     };
     const loops = Array.from({ length: PUSHERS }, loop);
     return {
+      outcomes,
       stop: async () => {
         running = false;
         await Promise.all(loops);
@@ -129,6 +130,17 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
     expect(missing().map((o) => `${o.meterId}@${o.readAt} (acknowledged ${o.status})`)).toEqual([]);
     expect([...stored].filter(([, n]) => n > 1)).toEqual([]);
   }
+
+  /** Until every pusher has had a push sent after `after` acknowledged (the api takes pushes, end to end). */
+  const untilAcknowledgedAfter = (pushing: { outcomes: readonly PushOutcome[] }, after: number) =>
+    waitFor(
+      `${PUSHERS} pushes sent after ${new Date(after).toISOString()} acknowledged`,
+      async () =>
+        pushing.outcomes.filter((o) => o.sentAt > after && o.status >= 200 && o.status < 300).length >=
+        PUSHERS,
+      20_000,
+      20,
+    );
 
   const expectAlive = (processes: Record<string, StartedProcess>) => {
     expect(allAlive(processes).problems).toEqual([]);
@@ -210,7 +222,7 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
     const pushing = startPushing();
     await sleep(1000);
     await services.restartPostgres('fast');
-    await sleep(2000);
+    await untilAcknowledgedAfter(pushing, Date.now());
     const outcomes = await pushing.stop();
 
     await expectAcknowledgedStoredOnce(outcomes);
@@ -226,7 +238,7 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
     await sleep(4000);
     const upAt = Date.now();
     await services.startRedis();
-    await sleep(2000);
+    await untilAcknowledgedAfter(pushing, upAt).catch(() => undefined); // asserted below
     const outcomes = await pushing.stop();
 
     // Sent and answered while Redis was away: refused at once, in the envelope, naming Redis.
@@ -248,7 +260,7 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
     const pushing = startPushing();
     await sleep(1000);
     await workers[0].stop('SIGKILL');
-    await sleep(2000);
+    await untilAcknowledgedAfter(pushing, Date.now());
     const outcomes = await pushing.stop();
 
     await expectAcknowledgedStoredOnce(outcomes);

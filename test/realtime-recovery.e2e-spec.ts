@@ -180,6 +180,10 @@ describe('live clients lose nothing on short disconnects (connection state recov
     const late = await watcher(await connectReconnectingClient(path.url, stack.admin), [
       ROOMS.meter(meterIds[2]),
     ]);
+    // On the instance the late client comes back to: it shows when the room's events are sent.
+    const steady = await watcher(await connectClient(stack.apiB.baseUrl, { token: stack.admin }), [
+      ROOMS.meter(meterIds[2]),
+    ]);
     await late.waitFor(() => late.readings.length > 0, INTERVAL + SLACK + 10_000, 'polling');
     path.cut();
     await sleep(RECOVERY_WINDOW_MS + 2000);
@@ -187,7 +191,10 @@ describe('live clients lose nothing on short disconnects (connection state recov
     path.restore(stack.apiB.baseUrl);
     expect(await reconnected).toBe(false); // socket.recovered
     const count = late.readings.length;
-    await sleep(2 * INTERVAL);
+    // Until the room has had an event on B since it came back (the same broadcast would have reached it).
+    const steadyCount = steady.readings.length;
+    await steady.waitFor(() => steady.readings.length > steadyCount, INTERVAL + SLACK, 'a room event');
+    await sleep(200);
     expect(late.readings.length).toBe(count); // it has to join its rooms again
     expect(await joinRoom(late.socket, ROOMS.meter(meterIds[2]))).toMatchObject({ success: true });
     await late.waitFor(() => late.readings.length > count, INTERVAL + SLACK, 'events after joining again');
@@ -287,7 +294,11 @@ describe('live clients lose nothing on short disconnects (connection state recov
     expect(await reconnected).toBe(true);
     const disconnected = new Promise<string>((resolve) => client.socket.once('disconnect', resolve));
     const gateway = stack.apiA.app.get(RealtimeGateway) as unknown as { reverifySessions(): Promise<void> };
-    await sleep(6000);
+    // Until the token has expired (its exp is in whole seconds).
+    const { exp } = JSON.parse(Buffer.from(shortLived.split('.')[1], 'base64url').toString()) as {
+      exp: number;
+    };
+    await sleep(exp * 1000 + 500 - Date.now());
     await gateway.reverifySessions();
     expect(await disconnected).toBe('io server disconnect');
   });

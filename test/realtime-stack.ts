@@ -19,6 +19,7 @@ import {
   createTestApi,
   freeLoopbackPort,
   startProcess,
+  TEST_API_ENV_DEFAULTS,
   type StartedProcess,
   type TestApi,
 } from '@app/testing';
@@ -83,22 +84,30 @@ export async function startRealtimeStack(options: RealtimeStackOptions): Promise
       await parts.db.query('update meters set deleted_at = now() where deleted_at is null');
     }
     parts.sim = await startSimulator({ log: () => undefined, ...options.sim });
-    // A first: it fills in the test env defaults (JWT_SECRET, ADMIN_PASSWORD…) that B inherits.
-    parts.apiA = await createTestApi(env);
-    parts.admin = await adminToken(parts.apiA);
+    // A (in this process) and B (a child) boot side by side, on the two cores. B gets the test env defaults
+    // (JWT_SECRET, ADMIN_PASSWORD…) that createTestApi applies to process.env where unset, as A does.
     const portB = await freeLoopbackPort();
-    parts.apiB = {
-      process: await startProcess('api', {
-        env: { ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
+    const unsetDefaults = Object.fromEntries(
+      Object.entries(TEST_API_ENV_DEFAULTS).filter(([key]) => process.env[key] === undefined),
+    );
+    const [a, b] = await Promise.allSettled([
+      createTestApi(env),
+      startProcess('api', {
+        env: { ...unsetDefaults, ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
         readyPattern: /api listening on port/,
         readyTimeoutMs: 120_000,
       }),
-      baseUrl: `http://127.0.0.1:${portB}`,
-    };
+    ]);
+    if (a.status === 'fulfilled') parts.apiA = a.value;
+    if (b.status === 'fulfilled') parts.apiB = { process: b.value, baseUrl: `http://127.0.0.1:${portB}` };
+    if (a.status === 'rejected') throw a.reason;
+    if (b.status === 'rejected') throw b.reason;
+    const apiA = a.value;
+    parts.admin = await adminToken(apiA);
     // Events published before an instance has subscribed never reach it (and are rightly not counted as
     // lost there): the worker must not publish before both instances listen.
     await untilReceivingLiveEvents(
-      [parts.apiA.baseUrl, parts.apiB.baseUrl],
+      [apiA.baseUrl, `http://127.0.0.1:${portB}`],
       parts.admin,
       options.queuePrefix,
     );
@@ -109,7 +118,7 @@ export async function startRealtimeStack(options: RealtimeStackOptions): Promise
     });
 
     const code = `RT-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
-    const area = await request(parts.apiA.server)
+    const area = await request(apiA.server)
       .post('/api/areas')
       .set('Authorization', `Bearer ${parts.admin}`)
       .send({ name: `Realtime ${code}`, code })
@@ -169,8 +178,12 @@ export async function stopRealtimeStack(
   stack: RealtimeStack | undefined,
   meterIds?: string[],
 ): Promise<void> {
-  if (stack && meterIds?.length) await retireMeters(stack.db, meterIds);
-  await stack?.stop();
+  try {
+    if (stack && meterIds?.length) await retireMeters(stack.db, meterIds);
+  } finally {
+    // Even when the database is gone: an api or worker left running would load every later suite.
+    await stack?.stop();
+  }
 }
 
 /**
