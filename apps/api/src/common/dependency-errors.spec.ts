@@ -2,6 +2,7 @@ import { freeLoopbackPort } from '@app/testing';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import Redis from 'ioredis';
+import { createServer, connect, type Socket } from 'node:net';
 import { Client, Pool } from 'pg';
 import { unavailableDependency } from './dependency-errors';
 
@@ -36,6 +37,38 @@ describe('which dependency an error says is unavailable', () => {
     const err = await rejection(() => client.query('select pg_terminate_backend(pg_backend_pid())'));
     await client.end().catch(() => undefined);
     expect(unavailableDependency(err)).toBe('database');
+  });
+
+  it('a connection reset in the middle of a query (a bare `read ECONNRESET`, no port) names the database', async () => {
+    // A relay in front of the real server, so that the connection can be reset while a query runs.
+    const target = new URL(process.env.DATABASE_URL!);
+    const sockets: Socket[] = [];
+    const relay = createServer((client) => {
+      const server = connect(Number(target.port || 5432), target.hostname);
+      sockets.push(client);
+      client.pipe(server).pipe(client);
+      server.on('error', () => client.destroy());
+      client.on('error', () => server.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const url = new URL(target);
+    url.hostname = '127.0.0.1';
+    url.port = String((relay.address() as { port: number }).port);
+    const client = new Client({ connectionString: url.toString() });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const running = rejection(() => client.query('select pg_sleep(5)'));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const s of sockets) s.resetAndDestroy();
+      const err = (await running) as { code?: string; port?: number };
+      expect(err.code).toBe('ECONNRESET');
+      expect(err.port).toBeUndefined();
+      expect(unavailableDependency(err, { database: Number(url.port), redis: 6379 })).toBe('database');
+    } finally {
+      await client.end().catch(() => undefined);
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 
   it('a command on a Redis connection that is down names Redis', async () => {

@@ -53,6 +53,7 @@ interface ErrorLike {
   message?: unknown;
   code?: unknown;
   port?: unknown;
+  syscall?: unknown;
   cause?: unknown;
   errors?: unknown;
 }
@@ -76,6 +77,10 @@ export function unavailableDependency(
     const port = typeof e.port === 'number' ? e.port : undefined;
     if (port !== undefined && port === ports.redis) return 'redis';
     if (port !== undefined && port === ports.database) return 'database';
+    // A connection that breaks while a statement runs reaches pg's caller as the bare socket error
+    // (`read ECONNRESET`, no address). ioredis and BullMQ never hand those to a command's caller (it gets
+    // "Connection is closed" or MaxRetriesPerRequestError), and the api talks to nothing else: PostgreSQL.
+    if (port === undefined && (e.syscall === 'read' || e.syscall === 'write')) return 'database';
   }
   const nested = [e.cause, ...(Array.isArray(e.errors) ? (e.errors as unknown[]) : [])];
   for (const inner of nested) {
