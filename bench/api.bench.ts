@@ -65,12 +65,12 @@ const ALL_CASES: BenchCase[] = [
   // index-only scan): shown for comparison, the target applies to the keyset page below, which is how the
   // console and the documented clients page (pagination.nextCursor).
   {
-    name: `list page ${DEEP_PAGE} by offset (no target)`,
+    name: `page ${DEEP_PAGE} by offset (info)`,
     path: `/api/meters?page=${DEEP_PAGE}&limit=100`,
     targetP95Ms: null,
   },
   {
-    name: `deep page: cursor after page ${DEEP_PAGE - 1}`,
+    name: `page ${DEEP_PAGE} by cursor`,
     path: `/api/meters?limit=100&cursor=PERF-${pad((DEEP_PAGE - 1) * 100 - 1)}`,
     targetP95Ms: 100,
   },
