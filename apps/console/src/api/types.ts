@@ -11,6 +11,8 @@ import type {
 import type { components } from './schema';
 
 export type Role = 'admin' | 'operator' | 'viewer';
+/** In the order the role pickers offer them, least privileged first. */
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
 export type MeterStatus = 'online' | 'offline' | 'active' | 'warehouse' | 'faulty';
 export const METER_STATUSES: readonly MeterStatus[] = ['online', 'offline', 'active', 'warehouse', 'faulty'];
 

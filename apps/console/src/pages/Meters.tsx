@@ -55,7 +55,7 @@ function cursorsOf(f: Filters): Map<number, string | undefined> {
   let cursors = cursorsSeen.get(key);
   if (!cursors) {
     if (cursorsSeen.size >= 20) cursorsSeen.clear(); // bounded: only the recent filters matter
-    cursors = new Map([[1, undefined]]);
+    cursors = new Map();
     cursorsSeen.set(key, cursors);
   }
   return cursors;
@@ -87,15 +87,8 @@ export function MetersPage() {
     return () => window.clearTimeout(t);
   }, [text, brand]);
 
-  const query = {
-    page: filters.page,
-    cursor: filters.cursor,
-    limit: filters.limit,
-    status: filters.status,
-    area: filters.area,
-    brand: filters.brand,
-    search: filters.search,
-  };
+  // The filters are the list's query as they are (the address holds exactly what the api is asked).
+  const query = filters;
   const meters = useQuery({
     queryKey: ['meters', query],
     queryFn: () => call<MeterPage>(api.GET('/api/meters', { params: { query } })),

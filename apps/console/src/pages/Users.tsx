@@ -1,14 +1,13 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '../api/client';
-import type { Area, Ok, Page, Role, User } from '../api/types';
+import { ROLES, type Area, type Ok, type Page, type Role, type User } from '../api/types';
 import { areaCodes, useVisibleAreas } from '../areas';
 import { AreaPicker } from '../components/AreaPicker';
 import { formatTime } from '../format';
 import { useSession } from '../auth';
 import { Pager } from '../components/Pager';
 
-const ROLES: Role[] = ['viewer', 'operator', 'admin'];
 const PAGE_SIZE = 50;
 const ADMINS_FLEET_WIDE = 'admins are fleet-wide';
 

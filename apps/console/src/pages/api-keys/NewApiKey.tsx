@@ -1,11 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '../../api/client';
-import type { CreatedApiKey, Ok, Role } from '../../api/types';
+import { ROLES, type CreatedApiKey, type Ok, type Role } from '../../api/types';
 import { useVisibleAreas } from '../../areas';
 import { AreaPicker } from '../../components/AreaPicker';
-
-const ROLES: Role[] = ['viewer', 'operator', 'admin'];
 
 /**
  * The new-key form, then the new key's secret: shown once, kept only in this component's state (gone
