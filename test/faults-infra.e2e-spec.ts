@@ -9,14 +9,12 @@
 import {
   DedicatedServices,
   freeLoopbackPort,
+  saveOutputs,
   startDedicatedServices,
   startProcess,
   StartedProcess,
   TEST_API_ENV_DEFAULTS,
 } from '@app/testing';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Pool } from 'pg';
 import request from 'supertest';
 import { RunningSimulator, startSimulator } from '../apps/simulator/src';
@@ -191,10 +189,7 @@ describe('no process dies and nothing hangs when PostgreSQL or Redis goes away',
   afterAll(async () => {
     await Promise.allSettled(processes().map((p) => p?.stop('SIGKILL')));
     // What each process logged, for a failing run: $TMPDIR/hes-faults-infra-{api,worker-1,worker-2}.log
-    const names = ['api', 'worker-1', 'worker-2'];
-    processes().forEach((p, i) => {
-      if (p) writeFileSync(join(tmpdir(), `hes-faults-infra-${names[i]}.log`), p.output());
-    });
+    saveOutputs('faults-infra', { api, 'worker-1': workers[0], 'worker-2': workers[1] });
     await sim?.stop();
     await db?.end().catch(() => undefined);
     await services?.stop();

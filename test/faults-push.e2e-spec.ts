@@ -10,15 +10,13 @@
 import {
   DedicatedServices,
   freeLoopbackPort,
+  saveOutputs,
   startDedicatedServices,
   startProcess,
   StartedProcess,
   TEST_API_ENV_DEFAULTS,
 } from '@app/testing';
 import { createHmac, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Pool } from 'pg';
 import { PushSecretCipher } from '../apps/api/src/push/push-secret.cipher';
 import { allAlive } from './fault-assertions';
@@ -207,13 +205,7 @@ describe('meter push: no acknowledged push lost when PostgreSQL, Redis or a work
   afterAll(async () => {
     await Promise.allSettled([api, ...workers].map((p) => p?.stop('SIGKILL')));
     // What each process logged, for a failing run: $TMPDIR/hes-faults-push-{api,worker-1,worker-2}.log
-    [api, ...workers].forEach((p, i) => {
-      if (p)
-        writeFileSync(
-          join(tmpdir(), `hes-faults-push-${['api', 'worker-1', 'worker-2'][i]}.log`),
-          p.output(),
-        );
-    });
+    saveOutputs('faults-push', { api, 'worker-1': workers[0], 'worker-2': workers[1] });
     await db?.end().catch(() => undefined);
     await services?.stop();
   });

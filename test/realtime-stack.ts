@@ -16,10 +16,10 @@ import {
 import { MeterEventsPublisher } from '@app/realtime-publisher';
 import {
   adminToken,
+  applyTestApiEnvDefaults,
   createTestApi,
   freeLoopbackPort,
   startProcess,
-  TEST_API_ENV_DEFAULTS,
   type StartedProcess,
   type TestApi,
 } from '@app/testing';
@@ -84,16 +84,14 @@ export async function startRealtimeStack(options: RealtimeStackOptions): Promise
       await parts.db.query('update meters set deleted_at = now() where deleted_at is null');
     }
     parts.sim = await startSimulator({ log: () => undefined, ...options.sim });
-    // A (in this process) and B (a child) boot side by side, on the two cores. B gets the test env defaults
-    // (JWT_SECRET, ADMIN_PASSWORD…) that createTestApi applies to process.env where unset, as A does.
+    // A (in this process) and B (a child) boot side by side, on the two cores. Both take the test env
+    // defaults (JWT_SECRET, ADMIN_PASSWORD…) from process.env, set before either starts.
+    applyTestApiEnvDefaults();
     const portB = await freeLoopbackPort();
-    const unsetDefaults = Object.fromEntries(
-      Object.entries(TEST_API_ENV_DEFAULTS).filter(([key]) => process.env[key] === undefined),
-    );
     const [a, b] = await Promise.allSettled([
       createTestApi(env),
       startProcess('api', {
-        env: { ...unsetDefaults, ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
+        env: { ...env, PORT: String(portB), NODE_ENV: 'test', SWAGGER_ENABLED: 'false' },
         readyPattern: /api listening on port/,
         readyTimeoutMs: 120_000,
       }),

@@ -6,7 +6,7 @@
  *   io(api.baseUrl, { auth: { token } });           // Socket.IO clients connect to baseUrl
  *   await api.close();
  *
- * - createTestApi(env?): test defaults (TEST_API_ENV_DEFAULTS) fill in unset process.env variables; `env`
+ * - createTestApi(env?): test defaults (TEST_API_ENV_DEFAULTS, applyTestApiEnvDefaults) fill in unset process.env variables; `env`
  *   overrides apply to this app only (a fresh ConfigService validated from process.env + env; `KEY: ''`
  *   makes KEY unset for this app).
  * - loginAs(api, role): a token for the shared test user of that role (`test-<role>`, created once through
@@ -56,15 +56,23 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
+/**
+ * TEST_API_ENV_DEFAULTS into process.env where unset: what createTestApi does first, and what a suite does
+ * before starting an api child process beside it (children inherit process.env) so that both share them.
+ */
+export function applyTestApiEnvDefaults(): void {
+  for (const [key, value] of Object.entries(TEST_API_ENV_DEFAULTS)) {
+    if (process.env[key] === undefined) process.env[key] = value;
+  }
+}
+
 export async function createTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
   // pino-http would log every request of every suite: errors only, unless asked.
   const env: Record<string, string> = {
     LOG_LEVEL: process.env.TEST_API_VERBOSE ? 'debug' : 'error',
     ...overrides,
   };
-  for (const [key, value] of Object.entries(TEST_API_ENV_DEFAULTS)) {
-    if (process.env[key] === undefined) process.env[key] = value;
-  }
+  applyTestApiEnvDefaults();
   // Loaded lazily: AppModule validates the environment when it is first imported.
   const [{ Test }, { ConfigService }, { ApiEnv, CommonEnv, validateEnv }, { AppModule }, { configureApp }] =
     await Promise.all([

@@ -7,6 +7,8 @@
  * cent of a polling worker's CPU). Output is kept for assertions and failures.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -142,6 +144,13 @@ export async function startProcess(app: AppName, options: StartOptions = {}): Pr
 let built = false;
 
 /** Builds dist/ (npm run build) once per process, for startProcess(…, { fromBuild: true }). */
+/** What each process printed, to $TMPDIR/hes-<suite>-<name>.log, for reading a failed run afterwards. */
+export function saveOutputs(suite: string, processes: Record<string, StartedProcess | undefined>): void {
+  for (const [name, p] of Object.entries(processes)) {
+    if (p) writeFileSync(path.join(tmpdir(), `hes-${suite}-${name}.log`), p.output());
+  }
+}
+
 export function buildOnce(): void {
   if (built) return;
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
