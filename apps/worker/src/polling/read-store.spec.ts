@@ -100,9 +100,14 @@ describe('ReadStore with PostgreSQL', () => {
 
   it('records and reports a status change once, with the status the row had under its lock', async () => {
     const meterId = await newMeter('online');
-    const result = await store.store(
-      readRecord(exchange(meterId, new Date(), false), 'scheduled', new Date()),
-    );
+    // The read starts after the meter was registered. `new Date()` can fall in the same millisecond as the
+    // row's updated_at and, having no microseconds, before it: the store then rightly treats the row as
+    // changed while the read was in flight (the next test) and keeps its status.
+    const { rows } = await pool.query<{ at: Date }>(`select updated_at as at from meters where id = $1`, [
+      meterId,
+    ]);
+    const readAt = new Date(Math.max(Date.now(), rows[0].at.getTime() + 1));
+    const result = await store.store(readRecord(exchange(meterId, readAt, false), 'scheduled', readAt));
     expect(result.meter).toMatchObject({ previousStatus: 'online', status: 'offline' });
     expect(await events(meterId)).toEqual([{ previous_status: 'online', status: 'offline' }]);
   });
