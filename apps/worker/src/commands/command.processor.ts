@@ -10,6 +10,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { jobLogger } from '@app/config';
 import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
+import { ExchangeSlots } from '../polling/exchange-slots';
 import { CommandExecutor } from './command-executor.service';
 
 /**
@@ -23,7 +24,10 @@ export const COMMAND_CONCURRENCY = 20;
 export class CommandProcessor extends WorkerHost {
   private readonly logger = new Logger(CommandProcessor.name);
 
-  constructor(private readonly executor: CommandExecutor) {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly slots: ExchangeSlots,
+  ) {
     super();
   }
 
@@ -38,6 +42,7 @@ export class CommandProcessor extends WorkerHost {
   ): Promise<ReadCommandResult | WriteCommandResult> {
     const logger = jobLogger(job, CommandProcessor.name);
     logger.debug(`${job.name} command ${job.data.commandId} started`);
+    const operatorDone = this.slots.operatorFirst();
     try {
       switch (job.name) {
         case COMMAND_JOBS.READ:
@@ -51,6 +56,8 @@ export class CommandProcessor extends WorkerHost {
       logger.error(`${job.name} command ${job.id} failed: ${(err as Error).message}`);
       await this.executor.failUnexpectedly(job.data.commandId, err);
       throw err;
+    } finally {
+      operatorDone();
     }
   }
 }

@@ -1,5 +1,7 @@
+import { WorkerEnv } from '@app/config';
 import { ReadMetrics } from '@app/metrics';
 import { Module } from '@nestjs/common';
+import { ExchangeSlots } from './exchange-slots';
 import { MeterLockService } from './meter-lock.service';
 import { MeterReader } from './meter-reader';
 import { OnDemandReadService } from './on-demand-read.service';
@@ -26,10 +28,17 @@ import { ScheduledPollService } from './scheduled-poll.service';
     MeterReader,
     ReadStore,
     ReadEvents,
+    {
+      provide: ExchangeSlots,
+      inject: [WorkerEnv],
+      useFactory: (env: WorkerEnv) =>
+        new ExchangeSlots(env.METER_MAX_CONCURRENT_POLLS, env.METER_MAX_SILENT_READS),
+    },
     ScheduledPollService,
     OnDemandReadService,
   ],
   exports: [
+    ExchangeSlots,
     PollingRepository,
     ScheduledPollService,
     OnDemandReadService,

@@ -40,6 +40,53 @@ describe('ExchangeSlots', () => {
   const never = () => new Promise<never>(() => undefined);
   const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+  it("while an operator's command runs, scheduled exchanges get a quarter of the slots, then all again", async () => {
+    const slots = new ExchangeSlots(8, 0);
+    const finish: Array<() => void> = [];
+    const started: number[] = [];
+    const exchange = (i: number) => () =>
+      new Promise<void>((resolve) => {
+        started.push(i);
+        finish.push(resolve);
+      });
+    const operatorDone = slots.operatorFirst();
+    const runs = Array.from({ length: 12 }, (_, i) => slots.run(exchange(i)));
+    await tick(5);
+    expect(slots.active).toBe(2);
+    // A second command narrows nothing further; the slots stay narrow until the last one ends.
+    const secondDone = slots.operatorFirst();
+    operatorDone();
+    operatorDone();
+    finish.shift()!();
+    await tick(5);
+    expect(slots.active).toBe(2);
+    secondDone();
+    await tick(5);
+    expect(slots.active).toBe(8);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    while (finish.length) {
+      finish.shift()!();
+      await tick(1);
+    }
+    await Promise.all(runs);
+    expect(slots.active).toBe(0);
+  });
+
+  it('holders beyond a narrowed limit keep their place and are not replaced until under it', async () => {
+    const limiter = new ConcurrencyLimiter(4);
+    const held = await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()]);
+    limiter.narrowTo(1);
+    let served = false;
+    void limiter.acquire().then(() => (served = true));
+    held[0]();
+    held[1]();
+    await tick(1);
+    expect({ inFlight: limiter.inFlight, served }).toEqual({ inFlight: 1, served: false });
+    held[2]();
+    await tick(1);
+    expect({ inFlight: limiter.inFlight, served }).toEqual({ inFlight: 1, served: true });
+  });
+
   it('frees the slot when the exchange throws', async () => {
     const slots = new ExchangeSlots(1, 0);
     await expect(slots.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');

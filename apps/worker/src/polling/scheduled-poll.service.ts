@@ -41,7 +41,6 @@ type MeterOutcome = keyof BatchResult;
 @Injectable()
 export class ScheduledPollService {
   private readonly logger = new Logger(ScheduledPollService.name);
-  private readonly slots: ExchangeSlots;
   private lockErrorLogged = false;
   /** The interval of the last tick this worker served (the heartbeat reports it). */
   intervalMs: number;
@@ -53,9 +52,9 @@ export class ScheduledPollService {
     private readonly events: ReadEvents,
     private readonly stats: PollStatsRecorder,
     private readonly metrics: ReadMetrics,
+    private readonly slots: ExchangeSlots,
     env: WorkerEnv,
   ) {
-    this.slots = new ExchangeSlots(env.METER_MAX_CONCURRENT_POLLS, env.METER_MAX_SILENT_READS);
     this.intervalMs = env.METER_POLLING_INTERVAL;
   }
 
