@@ -3,6 +3,8 @@ import { ExchangeSlots } from './exchange-slots';
 import { expiredPartitions, partitionDay, partitionName, utcDayStart } from './partition-maintenance.service';
 import { isStale, pollWorkerConcurrency } from './poll-queue.worker';
 
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('ConcurrencyLimiter', () => {
   it('never runs more than its limit at once and runs everything', async () => {
     const limiter = new ConcurrencyLimiter(3);
@@ -34,11 +36,25 @@ describe('ConcurrencyLimiter', () => {
     expect(limiter.inFlight).toBe(1);
     again();
   });
+
+  it('holders beyond a narrowed limit keep their place and are not replaced until under it', async () => {
+    const limiter = new ConcurrencyLimiter(4);
+    const held = await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()]);
+    limiter.narrowTo(1);
+    let served = false;
+    void limiter.acquire().then(() => (served = true));
+    held[0]();
+    held[1]();
+    await tick(1);
+    expect({ inFlight: limiter.inFlight, served }).toEqual({ inFlight: 1, served: false });
+    held[2]();
+    await tick(1);
+    expect({ inFlight: limiter.inFlight, served }).toEqual({ inFlight: 1, served: true });
+  });
 });
 
 describe('ExchangeSlots', () => {
   const never = () => new Promise<never>(() => undefined);
-  const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it("while an operator's command runs, scheduled exchanges get a quarter of the slots, then all again", async () => {
     const slots = new ExchangeSlots(8, 0);
@@ -70,21 +86,6 @@ describe('ExchangeSlots', () => {
     }
     await Promise.all(runs);
     expect(slots.active).toBe(0);
-  });
-
-  it('holders beyond a narrowed limit keep their place and are not replaced until under it', async () => {
-    const limiter = new ConcurrencyLimiter(4);
-    const held = await Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()]);
-    limiter.narrowTo(1);
-    let served = false;
-    void limiter.acquire().then(() => (served = true));
-    held[0]();
-    held[1]();
-    await tick(1);
-    expect({ inFlight: limiter.inFlight, served }).toEqual({ inFlight: 1, served: false });
-    held[2]();
-    await tick(1);
-    expect({ inFlight: limiter.inFlight, served }).toEqual({ inFlight: 1, served: true });
   });
 
   it('frees the slot when the exchange throws', async () => {
