@@ -3,12 +3,22 @@
  * publishes through Redis; two api instances (one in-process, one a separate process on its own port)
  * deliver to their own Socket.IO clients. Values are checked against the reads stored in PostgreSQL.
  */
-import { MeterReadingUpdateEvent, MeterStatus, MeterStatusChangeEvent, ROOMS } from '@app/contracts';
+import {
+  MeterReadingUpdateEvent,
+  MeterStatus,
+  MeterStatusChangeEvent,
+  readRealtimeBroadcast,
+  realtimeRedisNames,
+  RealtimeStreamEntry,
+  ROOMS,
+  WS_EVENTS,
+} from '@app/contracts';
 import { encodeReadValues, type ReadLayout, type StoredQualities, type StoredRawValue } from '@app/database';
 import { physicalValue } from '@app/obis';
+import Redis from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
-import { connectClient, EventRecorder, joinRoom, sleep } from './realtime-helpers';
+import { connectClient, EventRecorder, eventually, joinRoom, sleep } from './realtime-helpers';
 import {
   realtimeStats,
   startRealtimeStackWithMeters,
@@ -17,6 +27,7 @@ import {
 } from './realtime-stack';
 
 const INTERVAL = 2000;
+const QUEUE_PREFIX = 'hes-rt-poll';
 /** Scheduling and delivery slack on a loaded 2-core machine, on top of one interval. */
 const SLACK = 1500;
 
@@ -73,7 +84,7 @@ describe('live updates from the polling worker (two api instances)', () => {
       // Each meter on its own loopback address, so a `dead` meter really refuses connections.
       sim: { meters: 6, addresses: '127.41.0.0/24', format: 'mixed', seed: 51, prefix: 'RTP' },
       intervalMs: INTERVAL,
-      queuePrefix: 'hes-rt-poll',
+      queuePrefix: QUEUE_PREFIX,
     }));
   }, 240_000);
 
@@ -83,6 +94,36 @@ describe('live updates from the polling worker (two api instances)', () => {
 
   afterAll(async () => {
     await stopRealtimeStack(stack, meterIds);
+  });
+
+  it('a meter no one watches is read and stored, but its reading updates are not published', async () => {
+    const meterId = meterIds[0];
+    await eventually(
+      async () => {
+        const { rows } = await stack.db.query<{ n: number }>(
+          `select count(*)::int as n from meter_reads where meter_id = $1 and reading_type = 'scheduled'`,
+          [meterId],
+        );
+        return rows[0].n >= 2 ? rows[0].n : undefined;
+      },
+      3 * INTERVAL + SLACK + 10_000,
+      'two stored scheduled reads',
+    );
+    const redis = new Redis(process.env.REDIS_URL!);
+    try {
+      const { stream } = realtimeRedisNames(QUEUE_PREFIX, process.env.REDIS_URL!);
+      const updates = (await redis.xrange(stream, '-', '+'))
+        .map(([, flat]) => {
+          const fields: Record<string, string> = {};
+          for (let i = 0; i < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
+          return readRealtimeBroadcast(fields as unknown as RealtimeStreamEntry);
+        })
+        .filter((b) => b?.event === WS_EVENTS.READING_UPDATE)
+        .map((b) => (b!.payload as MeterReadingUpdateEvent).meterId);
+      expect(updates.filter((id) => meterIds.includes(id))).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('test 2: a client in a meter room gets meter-reading-update within one interval, equal to the stored read', async () => {

@@ -142,6 +142,44 @@ describe('live clients lose nothing on short disconnects (connection state recov
     expect(statsAfter.recoveryGaps).toBe(0);
   });
 
+  it("a client alone in a meter room gets the meter's readings it missed while cut off (the meter stays watched)", async () => {
+    // Nobody else watches this meter: its reading updates are published only while it counts as watched
+    // (docs/realtime.md › Who gets reading updates), which must outlast the client's disconnection.
+    const meterId = meterIds[3];
+    const path = await pathTo(stack.apiA.baseUrl);
+    const alone = await watcher(await connectReconnectingClient(path.url, stack.admin), [
+      ROOMS.meter(meterId),
+    ]);
+    await alone.waitFor(() => alone.readings.length > 0, INTERVAL + SLACK + 10_000, 'polling');
+    const from = Date.now();
+    await sleep(INTERVAL);
+
+    path.cut();
+    const cutAt = Date.now();
+    await sleep(6000);
+    const reconnected = nextConnection(alone.socket);
+    path.restore(stack.apiB.baseUrl);
+    expect(await reconnected).toBe(true); // socket.recovered
+    const backAt = Date.now();
+    await sleep(INTERVAL);
+    const to = Date.now();
+    await sleep(SLACK);
+
+    const { rows } = await stack.db.query<{ read_at: Date }>(
+      'select read_at from meter_reads where meter_id = $1 and read_at >= $2 and read_at < $3 order by read_at',
+      [meterId, new Date(from), new Date(to)],
+    );
+    const stored = rows.map((r) => r.read_at.toISOString());
+    const between = (a: number, b: number) => (t: string) => Date.parse(t) >= a && Date.parse(t) < b;
+    expect(stored.filter(between(cutAt, backAt)).length).toBeGreaterThanOrEqual(2);
+    expect(
+      alone
+        .readingsOf(meterId)
+        .map((e) => e.timestamp)
+        .filter(between(from, to)),
+    ).toEqual(stored);
+  });
+
   it('an api instance stopped gracefully (rolling restart) hands its clients over to another, with what they missed', async () => {
     const port = await freeLoopbackPort();
     const apiC = await startProcess('api', {

@@ -39,6 +39,8 @@ describe('realtime wire format', () => {
       stream: 'hes:realtime:stream',
       channelPrefix: 'hes:realtime:db3',
       sessionKeyPrefix: 'hes:realtime:session:',
+      watchedMeters: 'hes:realtime:watched-meters',
+      watchedMetersChannel: 'hes:realtime:db3:watched-meters',
     });
     expect(realtimeRedisNames('hes', 'redis://127.0.0.1:6379').channelPrefix).toBe('hes:realtime:db0');
     expect(realtimeRedisNames('{hes}', 'rediss://u:p@host:6380/12')).toMatchObject({

@@ -31,6 +31,10 @@ export interface RealtimeRedisNames {
   channelPrefix: string;
   /** Prefix of the keys holding disconnected sockets' sessions for connection state recovery. */
   sessionKeyPrefix: string;
+  /** Sorted set of the meters someone watches live: member meter id, score epoch ms it is watched until. */
+  watchedMeters: string;
+  /** Channel announcing meters newly watched (JSON `{ until, meterIds }`). */
+  watchedMetersChannel: string;
 }
 
 /**
@@ -46,7 +50,14 @@ export function realtimeRedisNames(queuePrefix: string, redisUrl: string): Realt
     // validated at boot (libs/config); fall back to db 0 rather than fail here
   }
   const base = `${queuePrefix}:realtime`;
-  return { stream: `${base}:stream`, channelPrefix: `${base}:db${db}`, sessionKeyPrefix: `${base}:session:` };
+  const channelPrefix = `${base}:db${db}`;
+  return {
+    stream: `${base}:stream`,
+    channelPrefix,
+    sessionKeyPrefix: `${base}:session:`,
+    watchedMeters: `${base}:watched-meters`,
+    watchedMetersChannel: `${channelPrefix}:watched-meters`,
+  };
 }
 
 /** One stream entry, field by field, as the adapter writes and reads it. */

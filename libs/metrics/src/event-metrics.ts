@@ -11,6 +11,7 @@ import { METRICS } from './metric-names';
 export class EventMetrics {
   private readonly counter: HotPathCounter;
   private readonly byEvent = new Map<string, CounterSeries>();
+  private readonly unwatchedCounter: CounterSeries;
 
   constructor(registry: Registry) {
     this.counter = new HotPathCounter(
@@ -18,6 +19,15 @@ export class EventMetrics {
       METRICS.EVENTS_PUBLISHED,
       'Live events accepted for the Redis stream, by event',
     );
+    this.unwatchedCounter = new HotPathCounter(
+      registry,
+      METRICS.EVENTS_UNWATCHED,
+      "Reading updates not published: no one watches their meter's room",
+    ).series({});
+  }
+
+  unwatched(): void {
+    this.unwatchedCounter.value++;
   }
 
   published(event: string): void {

@@ -21,6 +21,8 @@ export const METRICS = {
   STORE_BACKLOG: 'hes_store_backlog_reads',
   /** api and worker: live events appended to the Redis stream, by event. */
   EVENTS_PUBLISHED: 'hes_events_published_total',
+  /** worker: reading updates not published because no one watches their meter's room. */
+  EVENTS_UNWATCHED: 'hes_events_unwatched_total',
   /** api: the fleet by status, from PostgreSQL. */
   METERS: 'hes_meters',
   /** api: BullMQ jobs by queue and state (waiting, active, delayed, failed). */

@@ -1,2 +1,3 @@
 export * from './meter-events.publisher';
 export * from './realtime-publisher.module';
+export * from './watched-meters';

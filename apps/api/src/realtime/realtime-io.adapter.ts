@@ -1,4 +1,5 @@
-import { realtimeRedisNames } from '@app/contracts';
+import { REALTIME_NAMESPACE, realtimeRedisNames } from '@app/contracts';
+import { WATCH_RENEW_EVERY_MS, watchedMeterIds, WatchedMeterRegistry } from '@app/realtime-publisher';
 import { ApiEnv } from '@app/config';
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
@@ -32,6 +33,7 @@ export class RealtimeIoAdapter extends IoAdapter {
   private readonly logger = new Logger('RealtimeIoAdapter');
   private redis?: Redis;
   private trimTimer?: NodeJS.Timeout;
+  private renewTimer?: NodeJS.Timeout;
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -55,6 +57,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     const redis = (this.redis ??= this.connect(env.REDIS_URL, monitor));
     const recovery = new RealtimeRecovery();
     const sessions = new RealtimeSessions(redis, names, env.REALTIME_RECOVERY_WINDOW_MS);
+    const watched = new WatchedMeterRegistry(redis, names, env.REALTIME_RECOVERY_WINDOW_MS);
     server.adapter(
       createRealtimeStreamsAdapter(redis, {
         names,
@@ -62,12 +65,25 @@ export class RealtimeIoAdapter extends IoAdapter {
         monitor,
         recovery,
         sessions,
+        watched,
         onSessionNotSaved: (err) =>
           this.logger.warn(
             `a disconnected client's session was not saved (${err.message}): it will not recover`,
           ),
+        onWatchNotSaved: (err) =>
+          this.logger.warn(`a joined meter room was not marked as watched yet (${err.message})`),
       }),
     );
+    // The meters this instance's sockets watch, marked again (also at once after Redis came back: it may
+    // have lost them), so that workers keep publishing their reading updates.
+    const renew = () => {
+      if (redis.status !== 'ready') return;
+      watched
+        .renew(watchedMeterIds(server.of(REALTIME_NAMESPACE).adapter.rooms.keys()))
+        .catch((err: Error) => this.logger.warn(`marking watched meters: ${err.message}`));
+    };
+    redis.on('ready', renew);
+    this.renewTimer ??= setInterval(renew, WATCH_RENEW_EVERY_MS).unref();
     this.trimTimer ??= setInterval(() => {
       if (redis.status !== 'ready') return;
       sessions
@@ -95,7 +111,8 @@ export class RealtimeIoAdapter extends IoAdapter {
 
   override async close(server: IoServer): Promise<void> {
     clearInterval(this.trimTimer);
-    this.trimTimer = undefined;
+    clearInterval(this.renewTimer);
+    this.trimTimer = this.renewTimer = undefined;
     await super.close(server);
     const redis = this.redis;
     this.redis = undefined;

@@ -6,7 +6,7 @@
  */
 import { CommonEnv } from '@app/config';
 import { MeterReadingUpdateEvent, realtimeRedisNames, ROOMS, WS_EVENTS } from '@app/contracts';
-import { MeterEventsPublisher } from '@app/realtime-publisher';
+import { MeterEventsPublisher, WatchedMeterRegistry } from '@app/realtime-publisher';
 import Redis from 'ioredis';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,7 +48,9 @@ describe('live events through the streams adapter while Redis goes away', () => 
         monitor,
         recovery: new RealtimeRecovery(),
         sessions: new RealtimeSessions(redis, names, 60_000),
+        watched: new WatchedMeterRegistry(redis, names, 60_000),
         onSessionNotSaved: (err) => sessionsNotSaved.push(err),
+        onWatchNotSaved: () => undefined,
       }) as unknown as Parameters<Server['adapter']>[0],
     );
     server.on('connection', (socket) => void socket.join(ROOMS.meter('m-1')));

@@ -5,6 +5,7 @@ import {
   RealtimeRedisNames,
   RealtimeStreamEntry,
 } from '@app/contracts';
+import { watchedMeterIds, type WatchedMeterRegistry } from '@app/realtime-publisher';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type Redis from 'ioredis';
 import type { Adapter, Session } from 'socket.io-adapter';
@@ -42,8 +43,11 @@ export interface RealtimeStreamsAdapterOptions {
   monitor: RealtimeDeliveryMonitor;
   recovery: RealtimeRecovery;
   sessions: RealtimeSessions;
+  watched: WatchedMeterRegistry;
   /** A disconnected client's session could not be stored (Redis away): it will not recover. */
   onSessionNotSaved(err: Error): void;
+  /** A joined meter could not be marked as watched (Redis away): the next renewal marks it. */
+  onWatchNotSaved(err: Error): void;
 }
 
 /**
@@ -54,11 +58,22 @@ export interface RealtimeStreamsAdapterOptions {
  *   gaps are counted, and an entry that cannot be delivered (anyone with Redis access can append) is
  *   counted instead of throwing inside the reader, which would stop it on that entry for good;
  * - sessions are stored and read back by RealtimeSessions (without the user and token; in pages);
- * - a restored session's missed events are held by RealtimeRecovery until the handshake check passed.
+ * - a restored session's missed events are held by RealtimeRecovery until the handshake check passed;
+ * - a meter room joined is marked as watched (WatchedMeterRegistry) before the join resolves, so the
+ *   workers publish its reading updates by the time join-room is acknowledged.
  */
 export function createRealtimeStreamsAdapter(
   redis: Redis,
-  { names, maxLen, monitor, recovery, sessions, onSessionNotSaved }: RealtimeStreamsAdapterOptions,
+  {
+    names,
+    maxLen,
+    monitor,
+    recovery,
+    sessions,
+    watched,
+    onSessionNotSaved,
+    onWatchNotSaved,
+  }: RealtimeStreamsAdapterOptions,
 ): (nsp: unknown) => Adapter {
   const factory = createAdapter(redis, {
     streamName: names.stream,
@@ -74,6 +89,15 @@ export function createRealtimeStreamsAdapter(
     const adapter = factory(nsp);
     const parts = adapter as unknown as StreamsAdapterParts;
     const onMessage = parts.onMessage.bind(adapter);
+    const addAll = adapter.addAll.bind(adapter);
+
+    // socket.join() returns this promise: join-room's acknowledgement waits for the mark. The rooms
+    // themselves are added synchronously, as the stock adapter does (before the first await).
+    adapter.addAll = async (id, rooms) => {
+      const meterIds = watchedMeterIds([...rooms].filter((room) => !adapter.rooms.has(room)));
+      await addAll(id, rooms);
+      if (meterIds.length > 0) await watched.watch(meterIds).catch(onWatchNotSaved);
+    };
 
     parts.onRawMessage = (raw, offset) => {
       monitor.read(offset);

@@ -1,5 +1,6 @@
 import { WorkerEnv } from '@app/config';
 import { ReadMetrics } from '@app/metrics';
+import { WatchedMeters } from '@app/realtime-publisher';
 import { Module } from '@nestjs/common';
 import { ExchangeSlots } from './exchange-slots';
 import { MeterLockService } from './meter-lock.service';
@@ -27,6 +28,7 @@ import { ScheduledPollService } from './scheduled-poll.service';
     MeterLockService,
     MeterReader,
     ReadStore,
+    WatchedMeters,
     ReadEvents,
     {
       provide: ExchangeSlots,
