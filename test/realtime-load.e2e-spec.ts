@@ -9,18 +9,16 @@ import {
   MeterReadingUpdateEvent,
   readRealtimeBroadcast,
   readRealtimeEnvelope,
-  realtimeRedisNames,
-  RealtimeStreamEntry,
   ROOMS,
   WS_EVENTS,
 } from '@app/contracts';
-import Redis from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { connectClient, EventRecorder, eventually, joinRoom, sleep } from './realtime-helpers';
 import {
   realtimeStats,
   startRealtimeStackWithMeters,
   stopRealtimeStack,
+  streamEntries,
   type RealtimeStack,
 } from './realtime-stack';
 
@@ -141,17 +139,9 @@ describe('live updates under load (1,000 meters, 50 clients, 20 rooms, 2 api ins
 
     // Every event the worker appended to the stream reached both instances once (the worker started only
     // once both instances were receiving): what each accepted equals the publishers' entries in the stream.
-    const redis = new Redis(process.env.REDIS_URL!);
-    const entries = await redis
-      .xrange(realtimeRedisNames(QUEUE_PREFIX, process.env.REDIS_URL!).stream, stackStartedAt.getTime(), '+')
-      .finally(() => redis.disconnect());
-    const appended = entries
-      .map(([, flat]) => {
-        const fields: Record<string, string> = {};
-        for (let i = 0; i < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
-        return fields as unknown as RealtimeStreamEntry;
-      })
-      .filter((entry) => readRealtimeEnvelope(entry.uid) !== null);
+    const appended = (await streamEntries(QUEUE_PREFIX, stackStartedAt.getTime())).filter(
+      (entry) => readRealtimeEnvelope(entry.uid) !== null,
+    );
     const [statsA, statsB] = await Promise.all(
       [stack.apiA.baseUrl, stack.apiB.baseUrl].map((u) => realtimeStats(u, stack.admin)),
     );

@@ -8,14 +8,11 @@ import {
   MeterStatus,
   MeterStatusChangeEvent,
   readRealtimeBroadcast,
-  realtimeRedisNames,
-  RealtimeStreamEntry,
   ROOMS,
   WS_EVENTS,
 } from '@app/contracts';
 import { encodeReadValues, type ReadLayout, type StoredQualities, type StoredRawValue } from '@app/database';
 import { physicalValue } from '@app/obis';
-import Redis from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import { connectClient, EventRecorder, eventually, joinRoom, sleep } from './realtime-helpers';
@@ -23,6 +20,7 @@ import {
   realtimeStats,
   startRealtimeStackWithMeters,
   stopRealtimeStack,
+  streamEntries,
   type RealtimeStack,
 } from './realtime-stack';
 
@@ -109,21 +107,11 @@ describe('live updates from the polling worker (two api instances)', () => {
       3 * INTERVAL + SLACK + 10_000,
       'two stored scheduled reads',
     );
-    const redis = new Redis(process.env.REDIS_URL!);
-    try {
-      const { stream } = realtimeRedisNames(QUEUE_PREFIX, process.env.REDIS_URL!);
-      const updates = (await redis.xrange(stream, '-', '+'))
-        .map(([, flat]) => {
-          const fields: Record<string, string> = {};
-          for (let i = 0; i < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
-          return readRealtimeBroadcast(fields as unknown as RealtimeStreamEntry);
-        })
-        .filter((b) => b?.event === WS_EVENTS.READING_UPDATE)
-        .map((b) => (b!.payload as MeterReadingUpdateEvent).meterId);
-      expect(updates.filter((id) => meterIds.includes(id))).toEqual([]);
-    } finally {
-      redis.disconnect();
-    }
+    const updates = (await streamEntries(QUEUE_PREFIX))
+      .map(readRealtimeBroadcast)
+      .filter((b) => b?.event === WS_EVENTS.READING_UPDATE)
+      .map((b) => (b!.payload as MeterReadingUpdateEvent).meterId);
+    expect(updates.filter((id) => meterIds.includes(id))).toEqual([]);
   });
 
   it('test 2: a client in a meter room gets meter-reading-update within one interval, equal to the stored read', async () => {

@@ -11,6 +11,7 @@ import {
   compareStreamIds,
   encodeRealtimeEntry,
   realtimeEntryFields,
+  realtimeEntryFromFields,
   realtimeRedisNames,
 } from '@app/contracts';
 import { MeterEventsPublisher } from '@app/realtime-publisher';
@@ -215,6 +216,21 @@ export async function untilReceivingLiveEvents(
         );
       }
     }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The entries of `queuePrefix`'s live-event stream from `from` (an entry id or epoch ms) on, as fields. */
+export async function streamEntries(
+  queuePrefix: string,
+  from: string | number = '-',
+): Promise<Record<string, string>[]> {
+  const redisUrl = process.env.REDIS_URL!;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    const entries = await redis.xrange(realtimeRedisNames(queuePrefix, redisUrl).stream, from, '+');
+    return entries.map(([, flat]) => realtimeEntryFromFields(flat));
   } finally {
     redis.disconnect();
   }

@@ -95,6 +95,13 @@ export function realtimeEntryFields(entry: RealtimeStreamEntry): string[] {
   return fields;
 }
 
+/** An entry as XRANGE / XREAD return it (`field value field value…`) back as fields. */
+export function realtimeEntryFromFields(flat: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
+  return fields;
+}
+
 /** An entry decoded as the adapter does (`RedisStreamsAdapter.decode`), JSON only. */
 export interface RealtimeClusterMessage {
   uid: string;
@@ -134,7 +141,9 @@ export interface RealtimeBroadcast {
   rooms: string[];
 }
 
-export function readRealtimeBroadcast(entry: RealtimeStreamEntry): RealtimeBroadcast | null {
+export function readRealtimeBroadcast(
+  entry: Partial<Record<keyof RealtimeStreamEntry, unknown>>,
+): RealtimeBroadcast | null {
   const message = decodeRealtimeEntry(entry);
   if (message.type !== Number(CLUSTER_BROADCAST_TYPE)) return null;
   const { packet, opts } = message.data as {

@@ -1,4 +1,9 @@
-import { decodeRealtimeEntry, RealtimeRedisNames, REALTIME_NAMESPACE } from '@app/contracts';
+import {
+  decodeRealtimeEntry,
+  realtimeEntryFromFields,
+  RealtimeRedisNames,
+  REALTIME_NAMESPACE,
+} from '@app/contracts';
 import type Redis from 'ioredis';
 import type { Session } from 'socket.io-adapter';
 
@@ -60,7 +65,7 @@ export class RealtimeSessions {
       const page = await this.redis.xrange(this.names.stream, nextId(from), '+', 'COUNT', RESTORE_PAGE);
       for (const [id, flat] of page) {
         from = id;
-        const fields = fieldsOf(flat);
+        const fields = realtimeEntryFromFields(flat);
         // Cheap test first: an entry for none of the session's rooms does not even contain their names.
         const data = fields.data ?? '';
         if (!data.includes('"rooms":[]') && !roomNeedles.some((needle) => data.includes(needle))) continue;
@@ -99,12 +104,6 @@ export class RealtimeSessions {
 function nextId(id: string): string {
   const [ms, seq] = id.split('-');
   return `${ms}-${Number(seq) + 1}`;
-}
-
-function fieldsOf(flat: string[]): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
-  return fields;
 }
 
 /** The adapter's own rule (shouldIncludePacket): in one of the rooms (or no rooms: everyone), not excepted. */
