@@ -113,12 +113,12 @@ export class WatchedMeters implements OnModuleInit, OnApplicationShutdown {
       lazyConnect: true,
     });
     for (const connection of [this.redis, this.subscriber]) {
-      connection.on('error', (err: Error) => {
-        if (err.message !== this.lastError) this.logger.warn(`Redis (watched meters): ${err.message}`);
-        this.lastError = err.message;
-      });
+      connection.on('error', (err: Error) => this.warn(err));
     }
-    this.redis.on('ready', () => void this.refresh());
+    this.redis.on('ready', () => {
+      this.lastError = '';
+      void this.refresh();
+    });
     this.subscriber.on('message', (_channel: string, message: string) => this.announced(message));
   }
 
@@ -172,10 +172,16 @@ export class WatchedMeters implements OnModuleInit, OnApplicationShutdown {
       this.view = view;
     } catch (err) {
       // Keep the last view; the next refresh tries again.
-      this.lastError = (err as Error).message;
+      this.warn(err as Error);
     } finally {
       this.duringRefresh = null;
     }
+  }
+
+  /** Once per distinct error in a row: a Redis outage is one line, not one per retry. */
+  private warn(err: Error): void {
+    if (err.message !== this.lastError) this.logger.warn(`Redis (watched meters): ${err.message}`);
+    this.lastError = err.message;
   }
 
   private announced(message: string): void {
